@@ -1,0 +1,41 @@
+# make run  — install, prepare the database, load the demo program when empty, serve on http://127.0.0.1:5000
+# make test — install and run every test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install translations db run test lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -f -d booking/translations >/dev/null
+
+db: install translations
+	$(BIN)/flask --app booking db upgrade
+
+run: db
+	$(BIN)/flask --app booking demo --if-empty
+	$(BIN)/flask --app booking run --host $(HOST) --port $(PORT)
+
+test: install translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check booking tests bench
+	$(BIN)/ruff format --check booking tests bench
+
+format: install
+	$(BIN)/ruff format booking tests bench
+	$(BIN)/ruff check --fix booking tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,95 @@
+"""计量资源共享预约平台 — the booking platform of the SME Metrology Partner Program."""
+
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+
+from . import database
+from .config import load_config
+from .converters import IdConverter
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """config → extensions → blueprints → error handlers → CLI. No side effects beyond the instance secret."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    load_config(app, config)
+    app.url_map.converters["id"] = IdConverter
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def select_locale() -> str:
+    """Chinese first: an explicit choice (remembered in the session and a cookie), else the user's, else zh_CN.
+    API clients may ask for English with Accept-Language."""
+    languages = ["zh_CN", "en"]
+    if not has_request_context():
+        return "zh_CN"
+    chosen = session.get("lang") or request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if request.path.startswith("/api/") and request.accept_languages.best_match(["zh", "en"]) == "en":
+        return "en"
+    return "zh_CN"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.login_message = None
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    from . import models
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(models.User, int(user_id))
+        return user if user is not None and user.is_active else None
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def declare_write_intent():
+        # Safe methods only read: on SQLite they begin a plain (shared) transaction; see booking.database.
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            request.environ["booking.write_token"] = database.write_intent.set(False)
+
+    @app.teardown_request
+    def reset_write_intent(exc=None):
+        token = request.environ.pop("booking.write_token", None)
+        if token is not None:
+            database.write_intent.reset(token)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .calendars import bp as calendar_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(web_bp)

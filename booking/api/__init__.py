@@ -1,0 +1,121 @@
+"""The JSON API blueprint (/api/v1): parse → authorize → call a service → serialize (SPEC §3)."""
+
+from flask import Blueprint, g, jsonify, request
+from flask_login import current_user
+from pydantic import ValidationError
+
+from ..extensions import csrf
+from ..services.accounts import user_for_token
+from ..services.clock import now_utc
+from ..services.errors import NotFound, Unauthenticated, ValidationFailed
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    error = {"code": code, "message": message, "fields": fields or {}}
+    error.update(extra)
+    return {"error": error}
+
+
+def _field_name(loc: tuple) -> str:
+    parts = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or "body"
+
+
+def validation_error_from(exc: ValidationError, where: str = "body") -> ValidationFailed:
+    fields = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        if err["type"] == "json_invalid":
+            fields["body"] = "malformed JSON"
+            continue
+        loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+        # Tagged-union and Optional paths add type names to the location; keep the field path only.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("none", "is-instance"))))
+        name = _field_name(loc) if loc else where
+        fields.setdefault(name, err["msg"].removeprefix("Value error, "))
+    return ValidationFailed("Invalid input: " + ", ".join(sorted(fields)), fields=fields)
+
+
+def parse_body(model):
+    """The request body validated against ``model`` (a pydantic model or type adapter)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise ValidationFailed("A JSON body is required.", fields={"body": "required"})
+    try:
+        if hasattr(model, "model_validate_json"):
+            return model.model_validate_json(raw)
+        return model.validate_json(raw)
+    except ValidationError as exc:
+        raise validation_error_from(exc) from None
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationFailed("The body is not valid JSON.", fields={"body": "malformed JSON"}) from None
+
+
+def parse_query(model):
+    args = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        if len(values) > 1:
+            raise ValidationFailed("A query parameter was repeated.", fields={key: "given more than once"})
+        args[key] = values[0]
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        raise validation_error_from(exc, "query") from None
+
+
+def api_user():
+    """The signed-in user: a bearer token, or the browser session (whose writes need the CSRF token)."""
+    if "api_user" in g:
+        return g.api_user
+    header = request.headers.get("Authorization", "")
+    user = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
+        found = user_for_token(token.strip(), now_utc())
+        if found is None:
+            raise Unauthenticated("The token is not valid, expired or revoked.")
+        user, g.api_token = found
+    elif current_user.is_authenticated:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+        user = current_user._get_current_object()
+    if user is None:
+        raise Unauthenticated("Sign in first.")
+    g.api_user = user
+    return user
+
+
+def get_or_404(model, ident: int, message: str = "not found"):
+    from ..extensions import db
+
+    obj = db.session.get(model, ident)
+    if obj is None:
+        raise NotFound(message)
+    return obj
+
+
+def page_of(stmt, page: int, per_page: int, serialize) -> dict:
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return {"items": [serialize(i) for i in items], "page": page, "per_page": per_page, "total": total}
+
+
+def ok(payload, status: int = 200):
+    return jsonify(payload), status
+
+
+from . import auth, bookings, organizations, resources  # noqa: E402,F401

@@ -1,0 +1,103 @@
+"""Bookings and their transitions (SPEC §2.1–2.2, §3)."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Booking, Resource
+from ..services import bookings as booking_service
+from ..services import policy
+from ..services.clock import now_utc
+from ..services.errors import NotFound, ValidationFailed
+from . import api_user, bp, ok, page_of, parse_body, parse_query
+from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
+from .serializers import booking_json
+
+
+def visible_booking(user, booking_id: int) -> Booking:
+    """A booking the user may see; one outside their scope is 404, so its existence stays private."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not policy.can_view_booking(user, booking):
+        raise NotFound("booking not found")
+    return booking
+
+
+@bp.post("/bookings")
+def create_booking():
+    user = api_user()
+    body = parse_body(BookingCreate)
+    if db.session.get(Resource, body.resource_id) is None:
+        raise ValidationFailed("No such resource.", fields={"resource_id": "no such resource"})
+    booking = booking_service.request_booking(user, body.resource_id, body.start, body.end, body.purpose,
+                                              body.sample_description, now_utc())
+    db.session.commit()
+    return ok(booking_json(booking), 201)
+
+
+@bp.get("/bookings")
+def list_bookings():
+    user = api_user()
+    q = parse_query(BookingFilters)
+    stmt = policy.booking_scope(user, select(Booking))
+    if q.status is not None:
+        stmt = stmt.where(Booking.status == q.status)
+    if q.resource_id is not None:
+        stmt = stmt.where(Booking.resource_id == q.resource_id)
+    if q.organization_id is not None:
+        stmt = stmt.where(Booking.organization_id == q.organization_id)
+    if q.from_ is not None:
+        stmt = stmt.where(Booking.end > q.from_)
+    if q.to is not None:
+        stmt = stmt.where(Booking.start < q.to)
+    stmt = stmt.order_by(Booking.start, Booking.id)
+    return ok(page_of(stmt, q.page, q.per_page, booking_json))
+
+
+@bp.get("/bookings/<id:booking_id>")
+def get_booking(booking_id: int):
+    user = api_user()
+    booking = visible_booking(user, booking_id)
+    db.session.scalars(select(Booking).where(Booking.id == booking.id).options(selectinload(Booking.history)))
+    return ok(booking_json(booking, with_history=True))
+
+
+TRANSITIONS = {
+    "approve": booking_service.approve_booking,
+    "reject": booking_service.reject_booking,
+    "cancel": booking_service.cancel_booking,
+    "check-in": booking_service.check_in,
+    "check-out": booking_service.check_out,
+}
+
+
+def _transition_view(action: str):
+    def view(booking_id: int):
+        user = api_user()
+        booking = visible_booking(user, booking_id)
+        body = parse_body(TransitionBody) if has_body() else TransitionBody()
+        TRANSITIONS[action](user, booking, body.note, now_utc())
+        db.session.commit()
+        return ok(booking_json(booking, with_history=True))
+
+    view.__name__ = f"booking_{action.replace('-', '_')}"
+    return view
+
+
+def has_body() -> bool:
+    from flask import request
+
+    return bool(request.get_data(cache=True).strip())
+
+
+for _action in TRANSITIONS:
+    bp.add_url_rule(f"/bookings/<id:booking_id>/{_action}", view_func=_transition_view(_action), methods=["POST"])
+
+
+@bp.post("/bookings/<id:booking_id>/rating")
+def rate_booking(booking_id: int):
+    user = api_user()
+    booking = visible_booking(user, booking_id)
+    body = parse_body(RatingBody)
+    booking_service.rate_booking(user, booking, body.score, body.comment, now_utc())
+    db.session.commit()
+    return ok(booking_json(booking, with_history=True))

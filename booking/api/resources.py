@@ -1,0 +1,159 @@
+"""Resources, opening hours, blackouts and availability (SPEC §2–3)."""
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Blackout, Organization, Resource
+from ..services import policy
+from ..services import resources as resource_service
+from ..services.availability import availability, check_period, free_between, search_resources
+from ..services.clock import iso, now_utc
+from ..services.errors import Forbidden, NotFound, ValidationFailed
+from ..services.schedule import hhmm_to_minute
+from . import api_user, bp, get_or_404, ok, page_of, parse_body, parse_query
+from .schemas import BlackoutCreate, OpeningHoursBody, PeriodQuery, ResourceCreate, ResourceFilters, ResourceUpdate
+from .serializers import blackout_json, resource_json
+
+opening_hours_adapter = TypeAdapter(OpeningHoursBody)
+
+
+def _hours(intervals) -> list[tuple[int, int, int]]:
+    hours = []
+    for i, iv in enumerate(intervals):
+        start, end = hhmm_to_minute(iv.start), hhmm_to_minute(iv.end)
+        if start is None or end is None or start == 1440:
+            raise ValidationFailed("Invalid opening hours.", fields={f"[{i}].start": "must be HH:MM"})
+        hours.append((iv.weekday, start, end))
+    return hours
+
+
+def _resource_data(body) -> dict:
+    data = body.model_dump(exclude_unset=True, exclude={"opening_hours", "organization_id"})
+    data = {k: v for k, v in data.items() if v is not None or k in ("metrology_field", "traceability",
+                                                                     "certificate_valid_until")}
+    if body.opening_hours is not None:
+        data["opening_hours"] = _hours(body.opening_hours)
+    return data
+
+
+@bp.get("/resources")
+def list_resources():
+    api_user()
+    q = parse_query(ResourceFilters)
+    filters = q.model_dump()
+    stmt = search_resources(filters)
+    if q.available_from is None and q.available_to is None:
+        return ok(page_of(stmt, q.page, q.per_page, lambda r: resource_json(r, full=False)))
+    if q.available_from is None or q.available_to is None:
+        missing = "available_to" if q.available_to is None else "available_from"
+        raise ValidationFailed("Give both available_from and available_to.", fields={missing: "required"})
+    check_period(q.available_from, q.available_to)
+    matching = free_between(list(db.session.scalars(stmt).unique()), q.available_from, q.available_to)
+    start = (q.page - 1) * q.per_page
+    return ok({"items": [resource_json(r, full=False) for r in matching[start:start + q.per_page]],
+               "page": q.page, "per_page": q.per_page, "total": len(matching)})
+
+
+@bp.post("/resources")
+def create_resource():
+    user = api_user()
+    body = parse_body(ResourceCreate)
+    org_id = body.organization_id or user.organization_id
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        raise ValidationFailed("No such organization.", fields={"organization_id": "no such organization"})
+    resource = resource_service.create_resource(user, org, _resource_data(body), now_utc())
+    db.session.commit()
+    return ok(resource_json(resource), 201)
+
+
+@bp.get("/resources/<id:resource_id>")
+def get_resource(resource_id: int):
+    api_user()
+    return ok(resource_json(get_or_404(Resource, resource_id, "resource not found")))
+
+
+@bp.patch("/resources/<id:resource_id>")
+def update_resource(resource_id: int):
+    user = api_user()
+    resource = get_or_404(Resource, resource_id, "resource not found")
+    body = parse_body(ResourceUpdate)
+    resource_service.update_resource(user, resource, _resource_data(body), now_utc())
+    db.session.commit()
+    return ok(resource_json(resource))
+
+
+@bp.delete("/resources/<id:resource_id>")
+def retire_resource(resource_id: int):
+    user = api_user()
+    resource = get_or_404(Resource, resource_id, "resource not found")
+    resource_service.retire_resource(user, resource, now_utc())
+    db.session.commit()
+    return "", 204
+
+
+@bp.put("/resources/<id:resource_id>/opening-hours")
+def put_opening_hours(resource_id: int):
+    user = api_user()
+    resource = get_or_404(Resource, resource_id, "resource not found")
+    intervals = parse_body(opening_hours_adapter)
+    resource_service.set_opening_hours(user, resource, _hours(intervals), now_utc())
+    db.session.commit()
+    return ok(resource_json(resource)["opening_hours"])
+
+
+def _operated_resource(user, resource_id: int) -> Resource:
+    resource = get_or_404(Resource, resource_id, "resource not found")
+    if not policy.can_operate_resource(user, resource):
+        raise Forbidden("Only the resource's staff can see its blackouts.")
+    return resource
+
+
+@bp.get("/resources/<id:resource_id>/blackouts")
+def list_blackouts(resource_id: int):
+    user = api_user()
+    _operated_resource(user, resource_id)
+    from .schemas import Page
+
+    q = parse_query(Page)
+    stmt = select(Blackout).where(Blackout.resource_id == resource_id).order_by(Blackout.start)
+    return ok(page_of(stmt, q.page, q.per_page, blackout_json))
+
+
+@bp.post("/resources/<id:resource_id>/blackouts")
+def create_blackout(resource_id: int):
+    user = api_user()
+    resource = _operated_resource(user, resource_id)
+    body = parse_body(BlackoutCreate)
+    blackout, cancelled = resource_service.add_blackout(user, resource, body.model_dump(), body.force, now_utc())
+    db.session.commit()
+    data = blackout_json(blackout)
+    data["cancelled_bookings"] = [b.id for b in cancelled]
+    return ok(data, 201)
+
+
+@bp.delete("/resources/<id:resource_id>/blackouts/<id:blackout_id>")
+def delete_blackout(resource_id: int, blackout_id: int):
+    user = api_user()
+    resource = _operated_resource(user, resource_id)
+    blackout = db.session.get(Blackout, blackout_id)
+    if blackout is None or blackout.resource_id != resource.id:
+        raise NotFound("blackout not found")
+    resource_service.delete_blackout(user, resource, blackout)
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/resources/<id:resource_id>/availability")
+def get_availability(resource_id: int):
+    api_user()
+    resource = get_or_404(Resource, resource_id, "resource not found")
+    q = parse_query(PeriodQuery)
+    result = availability(resource, q.from_, q.to)
+    return ok({
+        "free": [{"start": iso(f["start"]), "end": iso(f["end"])} for f in result["free"]],
+        "busy": [{"start": iso(b["start"]), "end": iso(b["end"]), "kind": b["kind"]} for b in result["busy"]],
+    })
+
+

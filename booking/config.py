@@ -1,0 +1,101 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``BOOKING_*`` environment variables.
+
+There is no fixed secret anywhere: without ``BOOKING_SECRET_KEY`` a random key is generated once and kept in
+``instance/secret_key`` (readable by the owner only).
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+# Cities of the province (GB/T 2260) with the program's target of lead enterprises. Another province replaces
+# this list in instance/config.py (CITIES = [...]).
+CITIES = [
+    {"code": "430100", "name": "长沙市", "target": 2},
+    {"code": "430200", "name": "株洲市", "target": 1},
+    {"code": "430300", "name": "湘潭市", "target": 1},
+    {"code": "430400", "name": "衡阳市", "target": 1},
+    {"code": "430500", "name": "邵阳市", "target": 1},
+    {"code": "430600", "name": "岳阳市", "target": 1},
+    {"code": "430700", "name": "常德市", "target": 1},
+    {"code": "430800", "name": "张家界市", "target": 1},
+    {"code": "430900", "name": "益阳市", "target": 1},
+    {"code": "431000", "name": "郴州市", "target": 1},
+    {"code": "431100", "name": "永州市", "target": 1},
+    {"code": "431200", "name": "怀化市", "target": 1},
+    {"code": "431300", "name": "娄底市", "target": 1},
+    {"code": "433100", "name": "湘西土家族苗族自治州", "target": 1},
+]
+
+
+class Defaults:
+    TIMEZONE = "Asia/Shanghai"
+    CITIES = CITIES
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Bearer tokens live this long.
+    TOKEN_TTL_HOURS = 24 * 30
+    # Failed sign-ins allowed per minute for one e-mail or one client address before 429.
+    LOGIN_FAILURES_PER_MINUTE = 10
+    # The largest request body the application accepts (the server in front has its own limits too).
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ["zh_CN", "en"]
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    # Where links in e-mails and calendar feeds point; empty means the address of the current request.
+    BASE_URL = ""
+
+
+def _coerce(value: str):
+    """Environment values are strings; JSON literals (numbers, booleans, lists) are read as such."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for key, value in os.environ.items():
+        if key.startswith("BOOKING_") and key != "BOOKING_TEST_DATABASE_URL":
+            app.config[key.removeprefix("BOOKING_")] = _coerce(value)
+    if overrides:
+        app.config.update(overrides)
+
+    if "DATABASE_URL" in app.config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "booking.sqlite")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://") or uri.startswith("postgresql://"):
+        # psycopg 3 is the driver of the stack.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+
+
+def _instance_secret(instance_path: str) -> str:
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create with owner-only permissions; O_EXCL so that two processes starting at once keep one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

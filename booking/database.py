@@ -1,0 +1,57 @@
+"""How the platform talks to its database engines, and how writers are serialised.
+
+SQLite: WAL journal, a busy timeout, and transactions that we begin ourselves. pysqlite would otherwise run reads
+outside any transaction and open one lazily at the first write, so a capacity check could read before it holds
+any lock. Every unit of work that may write (any request but GET/HEAD/OPTIONS, every CLI command and job) begins
+with ``BEGIN IMMEDIATE``: it takes SQLite's single write lock *before* its first read, so "read the bookings that
+overlap, then insert" cannot interleave with another writer. Reads begin with a plain ``BEGIN`` and, under WAL, run
+beside the writer.
+
+PostgreSQL: READ COMMITTED, and the services lock the row of the resource they book (``SELECT … FOR UPDATE``)
+before reading its bookings; see ``booking.services.locks``.
+"""
+
+import contextvars
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+# Whether the current unit of work may write. Defaults to True so that the CLI, jobs and tests are safe; the web
+# layer sets it to False for safe HTTP methods.
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@contextmanager
+def read_only():
+    token = write_intent.set(False)
+    try:
+        yield
+    finally:
+        write_intent.reset(token)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, connection_record):
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Take transaction control away from the driver; "begin" below issues BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode")
+    if cursor.fetchone()[0] not in ("wal", "memory"):
+        cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")

@@ -1,0 +1,80 @@
+"""One place turns errors into answers: the JSON error body of SPEC §3 under /api/, a page or a flash elsewhere."""
+
+import logging
+
+from flask import flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "validation_error",
+    422: "validation_error",
+    429: "rate_limited",
+    431: "request_header_fields_too_large",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/calendar/")
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None, extra: dict | None = None):
+    body = {"code": code, "message": message, "fields": fields or {}}
+    body.update(extra or {})
+    response = jsonify({"error": body})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return json_error(exc.status, exc.code, exc.message, exc.fields, exc.extra)
+        flash(exc.message, "error")
+        return redirect(request.referrer or "/") if request.method == "POST" else (
+            render_template("error.html", status=exc.status, message=exc.message), exc.status)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        db.session.rollback()
+        message = _("The form has expired or lacks its security token; reload the page and try again.")
+        if wants_json():
+            return json_error(403, "forbidden", message)
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        status = exc.code or 500
+        if wants_json():
+            response = json_error(status, HTTP_CODES.get(status, "error"), exc.description or exc.name)
+            if status == 405 and exc.valid_methods:
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response
+        return render_template("error.html", status=status, message=exc.description), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return json_error(500, "internal_error", _("Something went wrong on our side."))
+        return render_template("error.html", status=500, message=_("Something went wrong on our side.")), 500

@@ -1,0 +1,148 @@
+"""Free and busy time of a resource (SPEC §3 availability), and the catalog search."""
+
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..models import Blackout, Booking, Organization, Resource
+from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, ResourceKind, ResourceStatus
+from .clock import local_midnight, platform_tz
+from .errors import ValidationFailed
+from .intervals import Interval, saturated, subtract
+from .schedule import opening_intervals
+
+MAX_PERIOD = timedelta(days=92)
+
+
+def _ceil_to_grid(dt: datetime, slot: int) -> datetime:
+    local = dt.astimezone(platform_tz())
+    minutes = local.hour * 60 + local.minute
+    extra = (minutes % slot) * 60 + local.second + local.microsecond / 1e6
+    if extra == 0:
+        return dt
+    return dt + timedelta(seconds=slot * 60 - extra)
+
+
+def _floor_to_grid(dt: datetime, slot: int) -> datetime:
+    local = dt.astimezone(platform_tz())
+    minutes = local.hour * 60 + local.minute
+    extra = (minutes % slot) * 60 + local.second + local.microsecond / 1e6
+    return dt - timedelta(seconds=extra)
+
+
+def _day_floor(dt: datetime) -> datetime:
+    return local_midnight(dt.astimezone(platform_tz()).date())
+
+
+def _day_ceil(dt: datetime) -> datetime:
+    floor = _day_floor(dt)
+    return floor if floor == dt else local_midnight(dt.astimezone(platform_tz()).date() + timedelta(days=1))
+
+
+def check_period(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise ValidationFailed(_("The end must be after the start."), fields={"to": _("must be after from")})
+    if end - start > MAX_PERIOD:
+        raise ValidationFailed(_("Ask for at most 92 days."), fields={"to": _("at most 92 days after from")})
+
+
+def busy_data(resource_ids: list[int], start: datetime, end: datetime):
+    """Active bookings and blackouts of ``resource_ids`` meeting ``[start, end)``: two queries in all."""
+    bookings = db.session.execute(
+        select(Booking.resource_id, Booking.start, Booking.end)
+        .where(Booking.resource_id.in_(resource_ids), Booking.status.in_(ACTIVE_STATUSES),
+               Booking.start < end, Booking.end > start)
+        .order_by(Booking.start)
+    ).all()
+    blackouts = db.session.execute(
+        select(Blackout.resource_id, Blackout.start, Blackout.end)
+        .where(Blackout.resource_id.in_(resource_ids), Blackout.start < end, Blackout.end > start)
+        .order_by(Blackout.start)
+    ).all()
+    by_resource: dict[int, tuple[list, list]] = {rid: ([], []) for rid in resource_ids}
+    for rid, s, e in bookings:
+        by_resource[rid][0].append((s, e))
+    for rid, s, e in blackouts:
+        by_resource[rid][1].append((s, e))
+    return by_resource
+
+
+def free_intervals(resource: Resource, start: datetime, end: datetime, bookings: list[Interval],
+                   blackouts: list[Interval]) -> list[Interval]:
+    """The maximal intervals inside which a booking would be accepted, ignoring notice and horizon: opening hours
+    (whole days for datasets), minus blackouts, capacity and the end of calibration validity, on the slot grid,
+    leaving out pieces shorter than ``min_minutes``."""
+    if resource.status in UNAVAILABLE_RESOURCE_STATUSES:
+        return []
+    dataset = resource.kind == ResourceKind.dataset
+    if dataset:
+        base = [(max(_day_ceil(start), start), _day_floor(end))]
+        base = [(s, e) for s, e in base if s < e]
+    else:
+        base = opening_intervals(resource, start, end)
+    holes = list(blackouts)
+    if not dataset:
+        holes += saturated(bookings, resource.capacity)
+    if resource.kind in (ResourceKind.instrument, ResourceKind.standard) and resource.certificate_valid_until:
+        expiry = local_midnight(resource.certificate_valid_until + timedelta(days=1))
+        holes.append((expiry, max(end, expiry) + timedelta(days=400)))
+    result = []
+    for o_start, o_end in base:
+        for s, e in subtract([(o_start, o_end)], holes):
+            s, e = max(s, start), min(e, end)
+            if dataset:
+                s, e = _day_ceil(s), _day_floor(e)
+                if e > s:
+                    result.append((s, e))
+                continue
+            s, e = _ceil_to_grid(s, resource.slot_minutes), _floor_to_grid(e, resource.slot_minutes)
+            if (e - s) >= timedelta(minutes=resource.min_minutes):
+                result.append((s, e))
+    return result
+
+
+def availability(resource: Resource, start: datetime, end: datetime) -> dict:
+    check_period(start, end)
+    bookings, blackouts = busy_data([resource.id], start, end)[resource.id]
+    free = free_intervals(resource, start, end, bookings, blackouts)
+    busy = [{"start": s, "end": e, "kind": "booking"} for s, e in bookings]
+    busy += [{"start": s, "end": e, "kind": "blackout"} for s, e in blackouts]
+    busy.sort(key=lambda b: (b["start"], b["end"]))
+    return {"free": [{"start": s, "end": e} for s, e in free], "busy": busy}
+
+
+# Catalog ---------------------------------------------------------------------------------------------------------
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_resources(filters: dict):
+    """A ``select(Resource)`` for the catalog filters of SPEC §3 (free time is filtered by ``free_between``)."""
+    stmt = select(Resource).join(Organization, Organization.id == Resource.organization_id)
+    if filters.get("q"):
+        pattern = f"%{escape_like(filters['q'].lower())}%"
+        stmt = stmt.where(
+            or_(*(func.lower(col).like(pattern, escape="\\") for col in (
+                Resource.name, Resource.model, Resource.manufacturer, Resource.description,
+                Resource.measurement_range, Organization.name)))
+        )
+    for key, column in (("kind", Resource.kind), ("city", Resource.city), ("field", Resource.metrology_field),
+                        ("organization_id", Resource.organization_id), ("industry", Organization.industry),
+                        ("status", Resource.status), ("sharing_mode", Resource.sharing_mode)):
+        if filters.get(key) is not None:
+            stmt = stmt.where(column == filters[key])
+    if filters.get("status") is None:
+        stmt = stmt.where(Resource.status != ResourceStatus.retired)
+    return stmt.order_by(Resource.id)
+
+
+def free_between(resources: list[Resource], start: datetime, end: datetime) -> list[Resource]:
+    """The resources with some free time in ``[start, end)``: availability computed in two queries for all."""
+    if not resources:
+        return []
+    data = busy_data([r.id for r in resources], start, end)
+    return [r for r in resources if free_intervals(r, start, end, *data[r.id])]

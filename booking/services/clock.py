@@ -1,0 +1,38 @@
+"""The platform time zone and conversions at the edges. Services take ``now`` as an argument."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def platform_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_local(dt: datetime) -> datetime:
+    return dt.astimezone(platform_tz())
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO 8601 in the platform time zone with its offset, e.g. 2026-12-01T09:00:00+08:00."""
+    if dt is None:
+        return None
+    return to_local(dt).isoformat(timespec="seconds")
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant of local midnight starting ``day``, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=platform_tz()).astimezone(UTC)
+
+
+def local_day_span(day: date) -> tuple[datetime, datetime]:
+    return local_midnight(day), local_midnight(day + timedelta(days=1))
+
+
+def local_date(dt: datetime) -> date:
+    return to_local(dt).date()

@@ -1,0 +1,34 @@
+"""Row locks that make capacity hold under concurrency (SPEC §2.2).
+
+PostgreSQL: ``SELECT … FOR UPDATE`` on the resource row serialises every writer of that resource's bookings and
+blackouts; under READ COMMITTED each later statement of the transaction sees what the previous holder committed.
+SQLite: the unit of work already began with ``BEGIN IMMEDIATE`` (``booking.database``), which holds the database's
+write lock before the first read; the ``FOR UPDATE`` clause is not rendered there. The ``lock_version`` bump makes
+the lock an actual write on both engines, so a missing ``BEGIN IMMEDIATE`` could never pass silently: SQLite would
+refuse the stale write rather than let two readers both insert.
+"""
+
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models import Resource
+from .errors import NotFound
+
+
+def lock_resource(resource_id: int) -> Resource:
+    stmt = (
+        select(Resource)
+        .where(Resource.id == resource_id)
+        .with_for_update(of=Resource)
+        .execution_options(populate_existing=True)
+    )
+    resource = db.session.scalars(stmt).first()
+    if resource is None:
+        raise NotFound("resource not found")
+    db.session.execute(
+        update(Resource)
+        .where(Resource.id == resource_id)
+        .values(lock_version=Resource.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return resource

@@ -1,0 +1,68 @@
+"""In-platform notifications (SPEC §6). Each event reaches each person once: ``dedup_key`` is unique and the
+insert skips a key that exists, so concurrent or repeated runs cannot send twice."""
+
+from datetime import datetime
+
+from flask_babel import force_locale
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..extensions import db
+from ..models import Notification, User
+from ..models.enums import NotificationKind, Role
+
+
+def _insert():
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def notify(
+    users,
+    kind: NotificationKind,
+    key: str,
+    render,
+    now: datetime,
+    booking_id: int | None = None,
+    resource_id: int | None = None,
+) -> int:
+    """Notify each of ``users`` once for the event ``key``. ``render()`` gives (title, body) and is called in each
+    recipient's language. Returns how many notifications were new."""
+    rows = []
+    for user in {u.id: u for u in users}.values():
+        with force_locale(user.locale or "zh_CN"):
+            title, body = render()
+        rows.append(
+            dict(
+                user_id=user.id,
+                kind=kind.value,
+                booking_id=booking_id,
+                resource_id=resource_id,
+                title=str(title)[:200],
+                body=str(body)[:2000],
+                dedup_key=f"{key}:u{user.id}",
+                created_at=now,
+                read_at=None,
+            )
+        )
+    if not rows:
+        return 0
+    stmt = _insert()(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return db.session.execute(stmt).rowcount or 0
+
+
+def provider_staff(organization_id: int) -> list[User]:
+    stmt = select(User).where(
+        User.organization_id == organization_id,
+        User.role.in_((Role.org_admin, Role.operator)),
+        User.is_active_user.is_(True),
+    )
+    return list(db.session.scalars(stmt))
+
+
+def mark_read(user: User, notification: Notification, now: datetime) -> None:
+    if notification.read_at is None:
+        db.session.execute(
+            update(Notification).where(Notification.id == notification.id).values(read_at=now)
+        )
+        notification.read_at = now

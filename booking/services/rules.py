@@ -1,0 +1,174 @@
+"""The rules for a new booking (SPEC §2.2), one small check each, run in the contract's order.
+
+A check takes the request and returns a ``RuleViolation`` or ``None``; ``check_new_booking`` raises the first.
+A new rule is one function and one line in ``RULES``.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Blackout, Booking, Organization, Resource
+from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, ResourceKind
+from .clock import local_date
+from .errors import RuleViolation, ValidationFailed
+from .intervals import max_overlap
+from .schedule import is_local_midnight, on_grid, opening_intervals
+
+NO_SHOW_WINDOW = timedelta(days=90)
+NO_SHOW_LIMIT = 3
+
+
+@dataclass
+class BookingRequest:
+    resource: Resource
+    organization: Organization
+    start: datetime
+    end: datetime
+    now: datetime
+    # A booking being moved or re-checked is left out of the capacity count.
+    exclude_booking_id: int | None = None
+
+
+def _violation(code: str, message: str, field: str | None = None, status: int = 422) -> RuleViolation:
+    return RuleViolation(message, code=code, status=status, fields={field: message} if field else None)
+
+
+def check_span(req: BookingRequest):
+    if req.end <= req.start:
+        return ValidationFailed(_("The end must be after the start."), fields={"end": _("must be after start")})
+
+
+def check_resource_available(req: BookingRequest):
+    if req.resource.status in UNAVAILABLE_RESOURCE_STATUSES:
+        return _violation("resource_unavailable", _("This resource is not available for booking (%(status)s).",
+                                                       status=req.resource.status.value), "resource_id")
+
+
+def check_aligned(req: BookingRequest):
+    r = req.resource
+    if r.kind == ResourceKind.dataset:
+        if not (is_local_midnight(req.start) and is_local_midnight(req.end)):
+            msg = _("Dataset access is booked in whole days: start and end at local midnight.")
+            field = "start" if not is_local_midnight(req.start) else "end"
+            return _violation("not_aligned", msg, field)
+        return None
+    for field, value in (("start", req.start), ("end", req.end)):
+        if not on_grid(value, r.slot_minutes):
+            return _violation("not_aligned", _("Times must be on the %(minutes)d-minute grid.",
+                                               minutes=r.slot_minutes), field)
+
+
+def check_duration(req: BookingRequest):
+    r = req.resource
+    if r.kind == ResourceKind.dataset:
+        return None
+    minutes = (req.end - req.start).total_seconds() / 60
+    if minutes < r.min_minutes:
+        return _violation("too_short", _("A booking lasts at least %(minutes)d minutes.", minutes=r.min_minutes),
+                          "end")
+    if minutes > r.max_minutes:
+        return _violation("too_long", _("A booking lasts at most %(minutes)d minutes.", minutes=r.max_minutes),
+                          "end")
+
+
+def check_notice(req: BookingRequest):
+    r = req.resource
+    if req.start < req.now + timedelta(hours=r.lead_hours):
+        return _violation("too_soon", _("Book at least %(hours)d hours ahead.", hours=r.lead_hours), "start")
+    if req.start > req.now + timedelta(days=r.horizon_days):
+        return _violation("too_far", _("Book at most %(days)d days ahead.", days=r.horizon_days), "start")
+
+
+def check_opening_hours(req: BookingRequest):
+    if req.resource.kind == ResourceKind.dataset:
+        return None
+    for o_start, o_end in opening_intervals(req.resource, req.start, req.end):
+        if o_start <= req.start and req.end <= o_end:
+            return None
+    return _violation("outside_opening_hours", _("The booking is not inside the opening hours."), "start")
+
+
+def check_blackouts(req: BookingRequest):
+    stmt = select(Blackout.id).where(
+        Blackout.resource_id == req.resource.id, Blackout.start < req.end, Blackout.end > req.start
+    )
+    if db.session.scalar(stmt.limit(1)) is not None:
+        return _violation("blackout", _("The resource is closed during that time."), "start")
+
+
+def check_calibration(req: BookingRequest):
+    r = req.resource
+    if r.kind not in (ResourceKind.instrument, ResourceKind.standard) or r.certificate_valid_until is None:
+        return None
+    last_day = local_date(req.end - timedelta(microseconds=1))
+    if r.certificate_valid_until < last_day:
+        return _violation("calibration_expired", _("The calibration certificate expires on %(day)s.",
+                                                   day=r.certificate_valid_until.isoformat()), "end")
+
+
+def no_show_count(organization_id: int, now: datetime) -> int:
+    stmt = select(func.count(Booking.id)).where(
+        Booking.organization_id == organization_id,
+        Booking.counts_as_no_show.is_(True),
+        Booking.start >= now - NO_SHOW_WINDOW,
+        Booking.start <= now,
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def is_suspended(organization_id: int, now: datetime) -> bool:
+    """Suspended while 3 no-shows are among the bookings that started in the last 90 days (SPEC §2.1)."""
+    return no_show_count(organization_id, now) >= NO_SHOW_LIMIT
+
+
+def check_suspension(req: BookingRequest):
+    if is_suspended(req.organization.id, req.now):
+        return _violation("suspended", _("Your organization is suspended from new bookings after repeated "
+                                         "no-shows."), None, status=403)
+
+
+def active_spans(resource_id: int, start: datetime, end: datetime, exclude_id: int | None = None):
+    stmt = select(Booking.start, Booking.end).where(
+        Booking.resource_id == resource_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.start < end,
+        Booking.end > start,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Booking.id != exclude_id)
+    return [(s, e) for s, e in db.session.execute(stmt)]
+
+
+def check_capacity(req: BookingRequest):
+    """Must run with the resource row locked (``locks.lock_resource``) so that the count cannot go stale."""
+    r = req.resource
+    if r.kind == ResourceKind.dataset:
+        return None
+    spans = active_spans(r.id, req.start, req.end, req.exclude_booking_id)
+    if max_overlap(spans, req.start, req.end) + 1 > r.capacity:
+        return _violation("conflict", _("That time is already booked."), "start", status=409)
+
+
+RULES = [
+    check_span,
+    check_resource_available,
+    check_aligned,
+    check_duration,
+    check_notice,
+    check_opening_hours,
+    check_blackouts,
+    check_calibration,
+    check_suspension,
+    check_capacity,
+]
+
+
+def check_new_booking(req: BookingRequest) -> None:
+    for rule in RULES:
+        error = rule(req)
+        if error is not None:
+            raise error
