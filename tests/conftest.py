@@ -5,10 +5,12 @@ import os
 import shutil
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
 from booking import create_app
+from booking.database import write_intent
 from booking.extensions import db
 
 from .factories import Factory
@@ -81,12 +83,30 @@ def db_url(request, tmp_path):
     return PG_URL
 
 
+class CommittingClient(FlaskClient):
+    """After each request, end the test's own transaction so that its next read sees what the request wrote and
+    holds no lock that a request on another connection would wait for."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        db.session.commit()
+        return response
+
+
 @pytest.fixture
 def app(db_url):
+    """The application that serves the test's requests. The test body runs in the context of a twin application on
+    the same database, so every request gets its own context, session and ``g`` — as on a real server — and the
+    test's own session (factories, assertions) is a separate connection."""
     app = make_app(db_url)
-    with app.app_context():
+    app.test_client_class = CommittingClient
+    twin = make_app(db_url)
+    token = write_intent.set(False)
+    with twin.app_context():
         yield app
         db.session.remove()
+    write_intent.reset(token)
+    _dispose(twin)
     _dispose(app)
 
 

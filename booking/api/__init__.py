@@ -1,5 +1,7 @@
 """The JSON API blueprint (/api/v1): parse → authorize → call a service → serialize (SPEC §3)."""
 
+import json
+
 from flask import Blueprint, g, jsonify, request
 from flask_login import current_user
 from pydantic import ValidationError
@@ -43,6 +45,36 @@ def validation_error_from(exc: ValidationError, where: str = "body") -> Validati
     return ValidationFailed("Invalid input: " + ", ".join(sorted(fields)), fields=fields)
 
 
+def _unpaired_surrogate_at(raw: bytes) -> str | None:
+    """The field holding an unpaired surrogate escape (``"\\ud800"``), which pydantic refuses as malformed JSON
+    as a whole: found again with the standard parser, which reads it, so the error can name the field."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+
+    def walk(value, loc: tuple) -> tuple | None:
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            if isinstance(key, str) and not _is_unicode(key):
+                return loc
+            found = walk(item, (*loc, key))
+            if found is not None:
+                return found
+        return loc if isinstance(value, str) and not _is_unicode(value) else None
+
+    loc = walk(data, ())
+    return None if loc is None else _field_name(loc)
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_body(model):
     """The request body validated against ``model`` (a pydantic model or type adapter)."""
     raw = request.get_data(cache=True)
@@ -53,7 +85,13 @@ def parse_body(model):
             return model.model_validate_json(raw)
         return model.validate_json(raw)
     except ValidationError as exc:
-        raise validation_error_from(exc) from None
+        error = validation_error_from(exc)
+        if error.fields.get("body") == "malformed JSON":
+            field = _unpaired_surrogate_at(raw)
+            if field is not None:
+                raise ValidationFailed("Invalid input: " + field,
+                                       fields={field: "must be valid Unicode text"}) from None
+        raise error from None
     except (UnicodeDecodeError, ValueError):
         raise ValidationFailed("The body is not valid JSON.", fields={"body": "malformed JSON"}) from None
 
@@ -73,8 +111,6 @@ def parse_query(model):
 
 def api_user():
     """The signed-in user: a bearer token, or the browser session (whose writes need the CSRF token)."""
-    if "api_user" in g:
-        return g.api_user
     header = request.headers.get("Authorization", "")
     user = None
     if header:
@@ -91,7 +127,6 @@ def api_user():
         user = current_user._get_current_object()
     if user is None:
         raise Unauthenticated("Sign in first.")
-    g.api_user = user
     return user
 
 
@@ -118,4 +153,4 @@ def ok(payload, status: int = 200):
     return jsonify(payload), status
 
 
-from . import auth, bookings, organizations, resources  # noqa: E402,F401
+from . import auth, bookings, openapi, organizations, resources  # noqa: E402,F401
