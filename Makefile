@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install translations db run test lint format clean
+.PHONY: install translations messages db run test lint format clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,11 @@ $(VENV)/.installed: pyproject.toml
 
 translations: install
 	$(BIN)/pybabel compile --use-fuzzy -f -d booking/translations >/dev/null
+
+# Re-extract the user-facing strings and merge them into the zh_CN and en catalogs (then translate the new ones).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o booking/translations/messages.pot .
+	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching --ignore-obsolete
 
 db: install translations
 	$(BIN)/flask --app booking db upgrade

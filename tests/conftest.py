@@ -2,6 +2,7 @@
 ``BOOKING_TEST_DATABASE_URL`` is set — plus factories for the domain (``make_org``, ``make_resource``, …)."""
 
 import os
+import secrets
 import shutil
 
 import pytest
@@ -47,23 +48,36 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+def _with_search_path(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
 @pytest.fixture(scope="session")
-def pg_schema():
-    """The PostgreSQL test database, emptied and migrated once per session."""
-    app = make_app(PG_URL)
-    with app.app_context():
-        db.session.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        db.session.execute(text("CREATE SCHEMA public"))
+def pg_url():
+    """A schema of its own in the PostgreSQL test database for this run, migrated once: runs that share the
+    database (a developer's and CI, say) cannot wipe each other's tables. Dropped at the end."""
+    schema = f"test_run_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_app(PG_URL)
+    with admin.app_context():
+        db.session.execute(text(f"CREATE SCHEMA {schema}"))
         db.session.commit()
-        upgrade()
-        tables = [t.name for t in db.metadata.sorted_tables]
-    _dispose(app)
-    return tables
-
-
-def truncate_postgres(tables):
-    app = make_app(PG_URL)
+    url = _with_search_path(PG_URL, schema)
+    app = make_app(url)
     with app.app_context():
+        upgrade()
+    _dispose(app)
+    yield url
+    with admin.app_context():
+        db.session.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        db.session.commit()
+    _dispose(admin)
+
+
+def truncate_postgres(url: str):
+    app = make_app(url)
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
         db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         db.session.commit()
     _dispose(app)
@@ -79,8 +93,9 @@ def db_url(request, tmp_path):
         return f"sqlite:///{path}"
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    truncate_postgres(request.getfixturevalue("pg_schema"))
-    return PG_URL
+    url = request.getfixturevalue("pg_url")
+    truncate_postgres(url)
+    return url
 
 
 class CommittingClient(FlaskClient):

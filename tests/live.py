@@ -47,7 +47,7 @@ def gunicorn_server(db_url: str, workers: int = 4, log_path: Path | None = None,
             try:
                 if requests.get(base + "/api/v1/me", timeout=2).status_code == 401:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not answer within 60 s")
