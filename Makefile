@@ -27,8 +27,11 @@ messages: install
 db: install translations
 	$(BIN)/flask --app booking db upgrade
 
+# The scheduler (SPEC §6) runs beside the development server and is stopped when the server stops.
 run: db
 	$(BIN)/flask --app booking demo --if-empty
+	$(BIN)/flask --app booking scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app booking run --host $(HOST) --port $(PORT)
 
 test: install translations

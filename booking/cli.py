@@ -1,4 +1,4 @@
-"""flask commands: create-admin, demo."""
+"""flask commands: create-admin, demo, scheduler run|tick."""
 
 import click
 from flask import Flask
@@ -7,6 +7,10 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from .scheduler import register as register_scheduler
+
+    register_scheduler(app)
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
@@ -34,5 +38,7 @@ def register_cli(app: Flask) -> None:
             return
         load_demo(progress=click.echo)
         db.session.commit()
-        click.echo("Demo loaded. Sign in as admin@demo.example, province@, city@, provider@, operator@, sme@ or "
-                   "sme2@demo.example with the password demo12345.")
+        click.echo(
+            "Demo loaded. Sign in as admin@demo.example, province@, city@, provider@, operator@, sme@ or "
+            "sme2@demo.example with the password demo12345."
+        )

@@ -4,6 +4,7 @@ import logging
 
 from flask import flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -27,6 +28,30 @@ HTTP_CODES = {
     431: "request_header_fields_too_large",
 }
 
+# werkzeug's own descriptions are English; an error raised without a description of ours gets one of these.
+HTTP_MESSAGES = {
+    400: _l("The request is malformed."),
+    401: _l("Sign in first."),
+    403: _l("You are not allowed to do this."),
+    404: _l("The page or item you asked for does not exist."),
+    405: _l("This request method is not allowed at this address."),
+    409: _l("The request conflicts with the current state."),
+    413: _l("The request is too large."),
+    414: _l("The address is too long."),
+    415: _l("The content type of the request is not supported."),
+    429: _l("Too many requests; try again later."),
+    431: _l("The request headers are too large."),
+    500: _l("Something went wrong on our side."),
+}
+
+
+def http_message(exc: HTTPException) -> str:
+    """The error's own description when it was given one, else the translated message for its status."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    message = HTTP_MESSAGES.get(exc.code or 500)
+    return str(message) if message is not None else (exc.description or exc.name)
+
 
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/calendar/")
@@ -49,8 +74,11 @@ def register_error_handlers(app) -> None:
         if wants_json():
             return json_error(exc.status, exc.code, exc.message, exc.fields, exc.extra)
         flash(exc.message, "error")
-        return redirect(request.referrer or "/") if request.method == "POST" else (
-            render_template("error.html", status=exc.status, message=exc.message), exc.status)
+        return (
+            redirect(request.referrer or "/")
+            if request.method == "POST"
+            else (render_template("error.html", status=exc.status, message=exc.message), exc.status)
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -65,11 +93,11 @@ def register_error_handlers(app) -> None:
         db.session.rollback()
         status = exc.code or 500
         if wants_json():
-            response = json_error(status, HTTP_CODES.get(status, "error"), exc.description or exc.name)
+            response = json_error(status, HTTP_CODES.get(status, "error"), http_message(exc))
             if status == 405 and exc.valid_methods:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
             return response
-        return render_template("error.html", status=status, message=exc.description), status
+        return render_template("error.html", status=status, message=http_message(exc)), status
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -1,11 +1,12 @@
 """The unbound extension objects; ``create_app`` binds them."""
 
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+
+from .i18n import PlatformBabel
 
 # Named constraints so that Alembic can alter them on SQLite and PostgreSQL alike.
 naming_convention = {
@@ -20,4 +21,4 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = PlatformBabel()

@@ -25,8 +25,7 @@ TEST_SECRET = "test-secret-key-not-for-production"
 
 
 def make_app(url: str, **extra):
-    config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET, "TESTING": True,
-              "SERVER_NAME": "booking.test"}
+    config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": TEST_SECRET, "TESTING": True, "SERVER_NAME": "booking.test"}
     config.update(extra)
     return create_app(config)
 
@@ -35,6 +34,19 @@ def _dispose(app):
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(monkeypatch):
+    """Tests hash many passwords; one cheap round still verifies like the real scrypt hash, in a fraction of the
+    time. Production hashing is untouched."""
+    from werkzeug.security import generate_password_hash
+
+    from booking.services import accounts
+
+    monkeypatch.setattr(
+        accounts, "generate_password_hash", lambda password: generate_password_hash(password, "pbkdf2:sha256:1")
+    )
 
 
 @pytest.fixture(scope="session")

@@ -40,21 +40,40 @@ class Factory:
 
     def make_org(self, kind=OrgKind.sme, city="430200", industry="rail_transit", name=None, **kw) -> Organization:
         n = next(_counter)
-        org = Organization(name=name or f"组织{n}", kind=kind, city=city, industry=industry,
-                           credit_code=credit_code(n), contact_name=f"联系人{n}",
-                           contact_phone="0731-0000", contact_email=f"org{n}@example.test", **kw)
+        org = Organization(
+            name=name or f"组织{n}",
+            kind=kind,
+            city=city,
+            industry=industry,
+            credit_code=credit_code(n),
+            contact_name=f"联系人{n}",
+            contact_phone="0731-0000",
+            contact_email=f"org{n}@example.test",
+            **kw,
+        )
         db.session.add(org)
         db.session.commit()
         return org
 
     def make_user(self, org=None, role=Role.member, email=None, password=PASSWORD):
         if org is None:
-            kind = OrgKind.regulator if role in (Role.platform_admin, Role.province_reviewer,
-                                                 Role.city_regulator) else OrgKind.sme
+            kind = (
+                OrgKind.regulator
+                if role in (Role.platform_admin, Role.province_reviewer, Role.city_regulator)
+                else OrgKind.sme
+            )
             org = self.make_org(kind=kind)
         n = next(_counter)
-        user = accounts.create_user(None, dict(email=email or f"user{n}@example.test", name=f"用户{n}",
-                                               password=password, organization_id=org.id, role=role))
+        user = accounts.create_user(
+            None,
+            dict(
+                email=email or f"user{n}@example.test",
+                name=f"用户{n}",
+                password=password,
+                organization_id=org.id,
+                role=role,
+            ),
+        )
         db.session.commit()
         return user
 
@@ -67,8 +86,12 @@ class Factory:
         if org is None:
             org = self.make_org(kind=OrgKind.lead_enterprise)
         admin = next((u for u in org.users if u.role == Role.org_admin), None) or self.make_user(org, Role.org_admin)
-        data = dict(name=fields.pop("name", f"仪器{next(_counter)}"), kind=fields.pop("kind", "instrument"),
-                    hourly_fee=fields.pop("hourly_fee", 100), lead_hours=fields.pop("lead_hours", 24))
+        data = dict(
+            name=fields.pop("name", f"仪器{next(_counter)}"),
+            kind=fields.pop("kind", "instrument"),
+            hourly_fee=fields.pop("hourly_fee", 100),
+            lead_hours=fields.pop("lead_hours", 24),
+        )
         hours = fields.pop("opening_hours", None)
         if hours is None:
             # Every day 08:00–20:00, so tests do not depend on the weekday they run on.
@@ -80,8 +103,9 @@ class Factory:
         return resource
 
     def make_partnership(self, provider, sme, cooperation=("resource_sharing",)) -> Partnership:
-        p = Partnership(provider_id=provider.id, sme_id=sme.id, started_on=datetime.now(UTC).date(),
-                        cooperation=list(cooperation))
+        p = Partnership(
+            provider_id=provider.id, sme_id=sme.id, started_on=datetime.now(UTC).date(), cooperation=list(cooperation)
+        )
         db.session.add(p)
         db.session.commit()
         return p
@@ -90,14 +114,31 @@ class Factory:
         """A booking row written directly (no rules): for states and times the API could not produce now."""
         end = end or start + timedelta(hours=1)
         now = fields.pop("created_at", datetime.now(UTC))
-        booking = Booking(resource_id=resource.id, requester_id=user.id, organization_id=user.organization_id,
-                          start=start, end=end, status=status, created_at=now, updated_at=now, sequence=1,
-                          ever_approved=status not in (BookingStatus.pending, BookingStatus.rejected,
-                                                       BookingStatus.expired), **fields)
+        booking = Booking(
+            resource_id=resource.id,
+            requester_id=user.id,
+            organization_id=user.organization_id,
+            start=start,
+            end=end,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            sequence=1,
+            ever_approved=status not in (BookingStatus.pending, BookingStatus.rejected, BookingStatus.expired),
+            **fields,
+        )
         db.session.add(booking)
         db.session.flush()
-        db.session.add(BookingHistory(booking_id=booking.id, actor_id=user.id, at=now, from_status=None,
-                                      to_status=status.value, action="request"))
+        db.session.add(
+            BookingHistory(
+                booking_id=booking.id,
+                actor_id=user.id,
+                at=now,
+                from_status=None,
+                to_status=status.value,
+                action="request",
+            )
+        )
         db.session.commit()
         return booking
 

@@ -54,8 +54,11 @@ def test_failures_from_one_client_address_are_limited_across_emails(client, fact
     user = factory.make_user()
     response = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429
-    other_client = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD},
-                               environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    other_client = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": user.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )
     assert other_client.status_code == 201
 
 
@@ -100,13 +103,18 @@ def test_browser_session_writes_need_the_csrf_token(app, factory):
 
 def test_login_next_only_redirects_within_the_site(app, factory):
     user = factory.make_user()
-    for target, expected in (("/resources?q=1", "/resources?q=1"), ("https://evil.example/", "/"),
-                             ("//evil.example/", "/"), ("/\\evil.example", "/")):
+    for target, expected in (
+        ("/resources?q=1", "/resources?q=1"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ):
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf,
-                                               "next": target})
+        response = client.post(
+            "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf, "next": target}
+        )
         assert response.status_code == 302
         assert response.headers["Location"] == expected
 
@@ -190,8 +198,10 @@ def test_notifications_are_the_users_own_newest_first_and_can_be_read(api, facto
     sme_user = factory.make_user(factory.make_org(kind=OrgKind.sme), Role.member)
     day = next_weekday(3)
     sme_api, operator_api = api.as_(sme_user), api.as_(operator)
-    booking = sme_api.post("/bookings", json={"resource_id": resource.id, "start": local(day, 9).isoformat(),
-                                              "end": local(day, 10).isoformat()}).get_json()
+    booking = sme_api.post(
+        "/bookings",
+        json={"resource_id": resource.id, "start": local(day, 9).isoformat(), "end": local(day, 10).isoformat()},
+    ).get_json()
     inbox = operator_api.get("/notifications").get_json()
     assert inbox["total"] == 1
     note = inbox["items"][0]

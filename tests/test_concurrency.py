@@ -106,14 +106,11 @@ def _active_spans(resource_id: int) -> list[tuple[datetime, datetime]]:
 
 
 def _body(resource_id: int, start: datetime, end: datetime, i: int) -> dict:
-    return {"resource_id": resource_id, "start": start.isoformat(), "end": end.isoformat(),
-            "purpose": f"并发测试 {i}"}
+    return {"resource_id": resource_id, "start": start.isoformat(), "end": end.isoformat(), "purpose": f"并发测试 {i}"}
 
 
 @pytest.mark.parametrize("capacity", [1, 3])
-def test_simultaneous_requests_for_one_slot_create_exactly_capacity_bookings(
-    request, factory, tmp_path, capacity
-):
+def test_simultaneous_requests_for_one_slot_create_exactly_capacity_bookings(request, factory, tmp_path, capacity):
     resource = factory.make_resource(capacity=capacity, approval=ApprovalPolicy.never)
     users = _requesters(factory)
     day = next_weekday(3)
@@ -148,7 +145,7 @@ def test_simultaneous_requests_for_overlapping_slots_never_double_book(request, 
     outcomes = _outcomes(responses, tmp_path)
     spans = _active_spans(resource.id)
     for i, a in enumerate(spans):
-        for b in spans[i + 1:]:
+        for b in spans[i + 1 :]:
             assert not overlaps(*a, *b), f"two active bookings overlap: {a} and {b}"
     # The two slots overlap, so whichever is first takes the unit and every other request conflicts.
     assert outcomes == {"created": 1, "conflict": REQUESTS - 1}, _log_tail(tmp_path)

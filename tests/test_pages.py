@@ -25,10 +25,21 @@ def test_pages_need_sign_in_and_login_returns_to_them(client):
 def test_catalog_filters_by_text_kind_and_city_and_shows_fee_and_calibration(app, factory):
     provider, admin, _ = factory.make_provider(city="430200")
     valid = (datetime.now(UTC) + timedelta(days=100)).date()
-    factory.make_resource(provider, name="三坐标测量机", hourly_fee=300, partner_hourly_fee=150,
-                          metrology_field="geometry", certificate_valid_until=valid)
-    factory.make_resource(provider, name="温度校准槽", kind="standard", metrology_field="thermal",
-                          certificate_valid_until=datetime.now(UTC).date() - timedelta(days=3))
+    factory.make_resource(
+        provider,
+        name="三坐标测量机",
+        hourly_fee=300,
+        partner_hourly_fee=150,
+        metrology_field="geometry",
+        certificate_valid_until=valid,
+    )
+    factory.make_resource(
+        provider,
+        name="温度校准槽",
+        kind="standard",
+        metrology_field="thermal",
+        certificate_valid_until=datetime.now(UTC).date() - timedelta(days=3),
+    )
     client = sign_in(app, _sme(factory))
     html = client.get("/resources?q=坐标").get_data(as_text=True)
     assert "三坐标测量机" in html and "温度校准槽" not in html
@@ -79,9 +90,12 @@ def test_request_form_shows_rule_error_beside_field_and_keeps_what_was_typed(app
     resource = factory.make_resource()
     day = next_weekday(3)
     client = sign_in(app, _sme(factory))
-    response = post_form(client, f"/resources/{resource.id}", f"/resources/{resource.id}",
-                         {"day": day.isoformat(), "start_time": "09:10", "end_time": "10:00",
-                          "purpose": "尺寸检测 批次A"})
+    response = post_form(
+        client,
+        f"/resources/{resource.id}",
+        f"/resources/{resource.id}",
+        {"day": day.isoformat(), "start_time": "09:10", "end_time": "10:00", "purpose": "尺寸检测 批次A"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="start_time-error"' in html and "30" in html
@@ -94,8 +108,12 @@ def test_request_form_conflict_says_the_time_is_taken(app, factory):
     day = next_weekday(3)
     factory.make_booking(resource, factory.make_user(), local(day, 9), local(day, 10))
     client = sign_in(app, _sme(factory))
-    response = post_form(client, f"/resources/{resource.id}", f"/resources/{resource.id}",
-                         {"day": day.isoformat(), "start_time": "09:00", "end_time": "10:00", "purpose": "x"})
+    response = post_form(
+        client,
+        f"/resources/{resource.id}",
+        f"/resources/{resource.id}",
+        {"day": day.isoformat(), "start_time": "09:00", "end_time": "10:00", "purpose": "x"},
+    )
     assert response.status_code == 409
     assert 'id="start_time-error"' in response.get_data(as_text=True)
 
@@ -105,8 +123,12 @@ def test_sme_requests_a_slot_and_finds_it_pending_in_my_bookings(app, factory):
     day = next_weekday(3)
     sme = _sme(factory)
     client = sign_in(app, sme)
-    response = post_form(client, f"/resources/{resource.id}", f"/resources/{resource.id}",
-                         {"day": day.isoformat(), "start_time": "09:00", "end_time": "10:30", "purpose": "送检"})
+    response = post_form(
+        client,
+        f"/resources/{resource.id}",
+        f"/resources/{resource.id}",
+        {"day": day.isoformat(), "start_time": "09:00", "end_time": "10:30", "purpose": "送检"},
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/bookings")
     booking = db.session.scalars(select(Booking)).one()
     assert booking.status == BookingStatus.pending and booking.requester_id == sme.id
@@ -132,8 +154,9 @@ def test_completed_booking_can_be_rated(app, factory):
     start = local(datetime.now(UTC).date() - timedelta(days=2), 9)
     booking = factory.make_booking(resource, sme, start, status=BookingStatus.completed)
     client = sign_in(app, sme)
-    response = post_form(client, "/bookings?tab=completed", f"/bookings/{booking.id}/rating",
-                         {"score": "5", "comment": "很专业"})
+    response = post_form(
+        client, "/bookings?tab=completed", f"/bookings/{booking.id}/rating", {"score": "5", "comment": "很专业"}
+    )
     assert response.status_code == 302
     db.session.refresh(booking)
     assert (booking.rating, booking.rating_comment) == (5, "很专业")
@@ -162,10 +185,22 @@ def test_approvals_queue_oldest_first_with_partner_badge_then_approve_and_reject
     stranger = factory.make_user(factory.make_org(kind=OrgKind.sme, name="非伙伴企业"), Role.member)
     now = datetime.now(UTC)
     day = next_weekday(3)
-    first = factory.make_booking(resource, stranger, local(day, 9), status=BookingStatus.pending,
-                                 created_at=now - timedelta(hours=3), purpose="第一单")
-    second = factory.make_booking(resource, partner_user, local(day, 11), status=BookingStatus.pending,
-                                  created_at=now - timedelta(hours=1), purpose="第二单")
+    first = factory.make_booking(
+        resource,
+        stranger,
+        local(day, 9),
+        status=BookingStatus.pending,
+        created_at=now - timedelta(hours=3),
+        purpose="第一单",
+    )
+    second = factory.make_booking(
+        resource,
+        partner_user,
+        local(day, 11),
+        status=BookingStatus.pending,
+        created_at=now - timedelta(hours=1),
+        purpose="第二单",
+    )
     client = sign_in(app, operator)
     html = client.get("/approvals").get_data(as_text=True)
     assert html.index("第一单") < html.index("第二单")
@@ -192,3 +227,38 @@ def test_language_switch_is_remembered(app, factory):
     assert "Find a resource" in client.get("/resources").get_data(as_text=True)
     client.get("/lang/zh_CN")
     assert 'lang="zh-CN"' in client.get("/resources").get_data(as_text=True)
+
+
+def test_request_form_without_times_asks_for_them_beside_the_fields(app, factory):
+    resource = factory.make_resource()
+    client = sign_in(app, _sme(factory))
+    response = post_form(
+        client,
+        f"/resources/{resource.id}",
+        f"/resources/{resource.id}",
+        {"day": next_weekday(3).isoformat(), "start_time": "", "end_time": "9点", "purpose": "检测"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="start_time-error"' in html and 'id="end_time-error"' in html
+    assert 'value="9点"' in html
+
+
+def test_dataset_request_takes_whole_days(app, factory):
+    dataset = factory.make_resource(kind="dataset", name="轮对测量数据集", approval="never")
+    client = sign_in(app, _sme(factory))
+    first = next_weekday(3)
+    missing = post_form(
+        client, f"/resources/{dataset.id}", f"/resources/{dataset.id}", {"day": first.isoformat(), "purpose": "分析"}
+    )
+    assert missing.status_code == 422 and 'id="last_day-error"' in missing.get_data(as_text=True)
+    response = post_form(
+        client,
+        f"/resources/{dataset.id}",
+        f"/resources/{dataset.id}",
+        {"day": first.isoformat(), "last_day": (first + timedelta(days=2)).isoformat(), "purpose": "分析"},
+    )
+    assert response.status_code == 302
+    booking = db.session.scalars(select(Booking)).one()
+    assert (booking.start, booking.end) == (local(first), local(first + timedelta(days=3)))
+    assert booking.status == BookingStatus.approved

@@ -3,6 +3,7 @@
 import json
 
 from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -35,14 +36,14 @@ def validation_error_from(exc: ValidationError, where: str = "body") -> Validati
     fields = {}
     for err in exc.errors(include_url=False, include_input=False):
         if err["type"] == "json_invalid":
-            fields["body"] = "malformed JSON"
+            fields["body"] = _("malformed JSON")
             continue
         loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
         # Tagged-union and Optional paths add type names to the location; keep the field path only.
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("none", "is-instance"))))
         name = _field_name(loc) if loc else where
         fields.setdefault(name, err["msg"].removeprefix("Value error, "))
-    return ValidationFailed("Invalid input: " + ", ".join(sorted(fields)), fields=fields)
+    return ValidationFailed(_("Invalid input: %(fields)s", fields=", ".join(sorted(fields))), fields=fields)
 
 
 def _unpaired_surrogate_at(raw: bytes) -> str | None:
@@ -50,7 +51,7 @@ def _unpaired_surrogate_at(raw: bytes) -> str | None:
     as a whole: found again with the standard parser, which reads it, so the error can name the field."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
     def walk(value, loc: tuple) -> tuple | None:
@@ -63,7 +64,10 @@ def _unpaired_surrogate_at(raw: bytes) -> str | None:
                 return found
         return loc if isinstance(value, str) and not _is_unicode(value) else None
 
-    loc = walk(data, ())
+    try:
+        loc = walk(data, ())
+    except RecursionError:
+        return None
     return None if loc is None else _field_name(loc)
 
 
@@ -79,21 +83,22 @@ def parse_body(model):
     """The request body validated against ``model`` (a pydantic model or type adapter)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        raise ValidationFailed("A JSON body is required.", fields={"body": "required"})
+        raise ValidationFailed(_("A JSON body is required."), fields={"body": _("required")})
     try:
         if hasattr(model, "model_validate_json"):
             return model.model_validate_json(raw)
         return model.validate_json(raw)
     except ValidationError as exc:
         error = validation_error_from(exc)
-        if error.fields.get("body") == "malformed JSON":
+        if error.fields.get("body") == _("malformed JSON"):
             field = _unpaired_surrogate_at(raw)
             if field is not None:
-                raise ValidationFailed("Invalid input: " + field,
-                                       fields={field: "must be valid Unicode text"}) from None
+                raise ValidationFailed(
+                    _("Invalid input: %(fields)s", fields=field), fields={field: _("must be valid Unicode text")}
+                ) from None
         raise error from None
     except (UnicodeDecodeError, ValueError):
-        raise ValidationFailed("The body is not valid JSON.", fields={"body": "malformed JSON"}) from None
+        raise ValidationFailed(_("The body is not valid JSON."), fields={"body": _("malformed JSON")}) from None
 
 
 def parse_query(model):
@@ -101,7 +106,7 @@ def parse_query(model):
     for key in request.args:
         values = request.args.getlist(key)
         if len(values) > 1:
-            raise ValidationFailed("A query parameter was repeated.", fields={key: "given more than once"})
+            raise ValidationFailed(_("A query parameter was repeated."), fields={key: _("given more than once")})
         args[key] = values[0]
     try:
         return model.model_validate(args)
@@ -114,28 +119,28 @@ def api_user():
     header = request.headers.get("Authorization", "")
     user = None
     if header:
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
+            raise Unauthenticated(_("Use 'Authorization: Bearer <token>'."))
         found = user_for_token(token.strip(), now_utc())
         if found is None:
-            raise Unauthenticated("The token is not valid, expired or revoked.")
+            raise Unauthenticated(_("The token is not valid, expired or revoked."))
         user, g.api_token = found
     elif current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()
         user = current_user._get_current_object()
     if user is None:
-        raise Unauthenticated("Sign in first.")
+        raise Unauthenticated(_("Sign in first."))
     return user
 
 
-def get_or_404(model, ident: int, message: str = "not found"):
+def get_or_404(model, ident: int, message: str | None = None):
     from ..extensions import db
 
     obj = db.session.get(model, ident)
     if obj is None:
-        raise NotFound(message)
+        raise NotFound(message or _("not found"))
     return obj
 
 

@@ -1,6 +1,7 @@
 """Tokens, the signed-in user and their notifications (SPEC §3, §6)."""
 
 from flask import g, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -26,7 +27,7 @@ def create_token():
     if user is None:
         # The failure is kept so that the limit holds across requests and processes.
         db.session.commit()
-        raise Unauthenticated("Wrong e-mail or password.", code="invalid_credentials")
+        raise Unauthenticated(_("Wrong e-mail or password."), code="invalid_credentials")
     token, record = accounts.issue_token(user, now)
     db.session.commit()
     return ok({"token": token, "expires_at": iso(record.expires_at)}, 201)
@@ -49,9 +50,16 @@ def calendar_url_for(token: str | None) -> str | None:
 @bp.get("/me")
 def me():
     user = api_user()
-    return ok({"id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
-               "organization": organization_json(user.organization, user),
-               "calendar_url": calendar_url_for(accounts.calendar_token_of(user))})
+    return ok(
+        {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "role": user.role.value,
+            "organization": organization_json(user.organization, user),
+            "calendar_url": calendar_url_for(accounts.calendar_token_of(user)),
+        }
+    )
 
 
 @bp.post("/me/calendar-token")
@@ -80,7 +88,7 @@ def read_notification(notification_id: int):
     user = api_user()
     n = db.session.get(Notification, notification_id)
     if n is None or n.user_id != user.id:
-        raise NotFound("notification not found")
+        raise NotFound(_("notification not found"))
     mark_read(user, n, now_utc())
     db.session.commit()
     return ok(notification_json(n))

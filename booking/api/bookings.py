@@ -1,5 +1,6 @@
 """Bookings and their transitions (SPEC §2.1–2.2, §3)."""
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +19,7 @@ def visible_booking(user, booking_id: int) -> Booking:
     """A booking the user may see; one outside their scope is 404, so its existence stays private."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or not policy.can_view_booking(user, booking):
-        raise NotFound("booking not found")
+        raise NotFound(_("booking not found"))
     return booking
 
 
@@ -27,9 +28,10 @@ def create_booking():
     user = api_user()
     body = parse_body(BookingCreate)
     if db.session.get(Resource, body.resource_id) is None:
-        raise ValidationFailed("No such resource.", fields={"resource_id": "no such resource"})
-    booking = booking_service.request_booking(user, body.resource_id, body.start, body.end, body.purpose,
-                                              body.sample_description, now_utc())
+        raise ValidationFailed(_("No such resource."), fields={"resource_id": _("no such resource")})
+    booking = booking_service.request_booking(
+        user, body.resource_id, body.start, body.end, body.purpose, body.sample_description, now_utc()
+    )
     db.session.commit()
     return ok(booking_json(booking), 201)
 

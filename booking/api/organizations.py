@@ -1,13 +1,14 @@
 """Organizations, users and partnerships (SPEC §2–3)."""
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Organization, Partnership
 from ..services import accounts, organizations, policy
+from ..services.availability import escape_like
 from ..services.clock import now_utc
 from ..services.errors import NotFound
-from ..services.availability import escape_like
 from . import api_user, bp, get_or_404, ok, page_of, parse_body, parse_query
 from .schemas import (
     OrganizationCreate,
@@ -46,13 +47,13 @@ def create_organization():
 @bp.get("/organizations/<id:org_id>")
 def get_organization(org_id: int):
     user = api_user()
-    return ok(organization_json(get_or_404(Organization, org_id, "organization not found"), user))
+    return ok(organization_json(get_or_404(Organization, org_id, _("organization not found")), user))
 
 
 @bp.patch("/organizations/<id:org_id>")
 def update_organization(org_id: int):
     user = api_user()
-    org = get_or_404(Organization, org_id, "organization not found")
+    org = get_or_404(Organization, org_id, _("organization not found"))
     body = parse_body(OrganizationUpdate)
     data = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     organizations.update_organization(user, org, data)
@@ -84,8 +85,9 @@ def list_partnerships():
 def create_partnership():
     user = api_user()
     body = parse_body(PartnershipCreate)
-    p = organizations.create_partnership(user, body.provider_id, body.sme_id, body.started_on,
-                                         [c.value for c in body.cooperation], now_utc())
+    p = organizations.create_partnership(
+        user, body.provider_id, body.sme_id, body.started_on, [c.value for c in body.cooperation], now_utc()
+    )
     db.session.commit()
     return ok(partnership_json(p), 201)
 
@@ -93,18 +95,18 @@ def create_partnership():
 @bp.get("/partnerships/<id:partnership_id>")
 def get_partnership(partnership_id: int):
     user = api_user()
-    p = get_or_404(Partnership, partnership_id, "partnership not found")
+    p = get_or_404(Partnership, partnership_id, _("partnership not found"))
     if not policy.can_view_partnership(user, p):
-        raise NotFound("partnership not found")
+        raise NotFound(_("partnership not found"))
     return ok(partnership_json(p))
 
 
 @bp.patch("/partnerships/<id:partnership_id>")
 def update_partnership(partnership_id: int):
     user = api_user()
-    p = get_or_404(Partnership, partnership_id, "partnership not found")
+    p = get_or_404(Partnership, partnership_id, _("partnership not found"))
     if not policy.can_view_partnership(user, p):
-        raise NotFound("partnership not found")
+        raise NotFound(_("partnership not found"))
     body = parse_body(PartnershipUpdate)
     data = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     if "cooperation" in data:

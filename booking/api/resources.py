@@ -1,5 +1,6 @@
 """Resources, opening hours, blackouts and availability (SPEC §2–3)."""
 
+from flask_babel import gettext as _
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
@@ -18,22 +19,30 @@ from .serializers import blackout_json, resource_json
 opening_hours_adapter = TypeAdapter(OpeningHoursBody)
 
 
-def _hours(intervals) -> list[tuple[int, int, int]]:
+def _hours(intervals, field: str = "") -> list[tuple[int, int, int]]:
+    """``field`` names the list inside a larger body, so that an error names e.g. ``opening_hours[0].end``."""
     hours = []
     for i, iv in enumerate(intervals):
         start, end = hhmm_to_minute(iv.start), hhmm_to_minute(iv.end)
         if start is None or end is None or start == 1440:
-            raise ValidationFailed("Invalid opening hours.", fields={f"[{i}].start": "must be HH:MM"})
+            raise ValidationFailed(_("Invalid opening hours."), fields={f"{field}[{i}].start": _("must be HH:MM")})
         hours.append((iv.weekday, start, end))
+    try:
+        resource_service.validate_opening_hours(hours)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, fields={field + k: v for k, v in exc.fields.items()}) from None
     return hours
 
 
 def _resource_data(body) -> dict:
     data = body.model_dump(exclude_unset=True, exclude={"opening_hours", "organization_id"})
-    data = {k: v for k, v in data.items() if v is not None or k in ("metrology_field", "traceability",
-                                                                     "certificate_valid_until")}
+    data = {
+        k: v
+        for k, v in data.items()
+        if v is not None or k in ("metrology_field", "traceability", "certificate_valid_until")
+    }
     if body.opening_hours is not None:
-        data["opening_hours"] = _hours(body.opening_hours)
+        data["opening_hours"] = _hours(body.opening_hours, "opening_hours")
     return data
 
 
@@ -47,12 +56,18 @@ def list_resources():
         return ok(page_of(stmt, q.page, q.per_page, lambda r: resource_json(r, full=False)))
     if q.available_from is None or q.available_to is None:
         missing = "available_to" if q.available_to is None else "available_from"
-        raise ValidationFailed("Give both available_from and available_to.", fields={missing: "required"})
-    check_period(q.available_from, q.available_to)
+        raise ValidationFailed(_("Give both available_from and available_to."), fields={missing: _("required")})
+    check_period(q.available_from, q.available_to, end_field="available_to")
     matching = free_between(list(db.session.scalars(stmt).unique()), q.available_from, q.available_to)
     start = (q.page - 1) * q.per_page
-    return ok({"items": [resource_json(r, full=False) for r in matching[start:start + q.per_page]],
-               "page": q.page, "per_page": q.per_page, "total": len(matching)})
+    return ok(
+        {
+            "items": [resource_json(r, full=False) for r in matching[start : start + q.per_page]],
+            "page": q.page,
+            "per_page": q.per_page,
+            "total": len(matching),
+        }
+    )
 
 
 @bp.post("/resources")
@@ -62,7 +77,7 @@ def create_resource():
     org_id = body.organization_id or user.organization_id
     org = db.session.get(Organization, org_id)
     if org is None:
-        raise ValidationFailed("No such organization.", fields={"organization_id": "no such organization"})
+        raise ValidationFailed(_("No such organization."), fields={"organization_id": _("no such organization")})
     resource = resource_service.create_resource(user, org, _resource_data(body), now_utc())
     db.session.commit()
     return ok(resource_json(resource), 201)
@@ -71,13 +86,13 @@ def create_resource():
 @bp.get("/resources/<id:resource_id>")
 def get_resource(resource_id: int):
     api_user()
-    return ok(resource_json(get_or_404(Resource, resource_id, "resource not found")))
+    return ok(resource_json(get_or_404(Resource, resource_id, _("resource not found"))))
 
 
 @bp.patch("/resources/<id:resource_id>")
 def update_resource(resource_id: int):
     user = api_user()
-    resource = get_or_404(Resource, resource_id, "resource not found")
+    resource = get_or_404(Resource, resource_id, _("resource not found"))
     body = parse_body(ResourceUpdate)
     resource_service.update_resource(user, resource, _resource_data(body), now_utc())
     db.session.commit()
@@ -87,7 +102,7 @@ def update_resource(resource_id: int):
 @bp.delete("/resources/<id:resource_id>")
 def retire_resource(resource_id: int):
     user = api_user()
-    resource = get_or_404(Resource, resource_id, "resource not found")
+    resource = get_or_404(Resource, resource_id, _("resource not found"))
     resource_service.retire_resource(user, resource, now_utc())
     db.session.commit()
     return "", 204
@@ -96,7 +111,7 @@ def retire_resource(resource_id: int):
 @bp.put("/resources/<id:resource_id>/opening-hours")
 def put_opening_hours(resource_id: int):
     user = api_user()
-    resource = get_or_404(Resource, resource_id, "resource not found")
+    resource = get_or_404(Resource, resource_id, _("resource not found"))
     intervals = parse_body(opening_hours_adapter)
     resource_service.set_opening_hours(user, resource, _hours(intervals), now_utc())
     db.session.commit()
@@ -104,9 +119,9 @@ def put_opening_hours(resource_id: int):
 
 
 def _operated_resource(user, resource_id: int) -> Resource:
-    resource = get_or_404(Resource, resource_id, "resource not found")
+    resource = get_or_404(Resource, resource_id, _("resource not found"))
     if not policy.can_operate_resource(user, resource):
-        raise Forbidden("Only the resource's staff can see its blackouts.")
+        raise Forbidden(_("Only the resource's staff can see its blackouts."))
     return resource
 
 
@@ -139,7 +154,7 @@ def delete_blackout(resource_id: int, blackout_id: int):
     resource = _operated_resource(user, resource_id)
     blackout = db.session.get(Blackout, blackout_id)
     if blackout is None or blackout.resource_id != resource.id:
-        raise NotFound("blackout not found")
+        raise NotFound(_("blackout not found"))
     resource_service.delete_blackout(user, resource, blackout)
     db.session.commit()
     return "", 204
@@ -148,12 +163,12 @@ def delete_blackout(resource_id: int, blackout_id: int):
 @bp.get("/resources/<id:resource_id>/availability")
 def get_availability(resource_id: int):
     api_user()
-    resource = get_or_404(Resource, resource_id, "resource not found")
+    resource = get_or_404(Resource, resource_id, _("resource not found"))
     q = parse_query(PeriodQuery)
     result = availability(resource, q.from_, q.to)
-    return ok({
-        "free": [{"start": iso(f["start"]), "end": iso(f["end"])} for f in result["free"]],
-        "busy": [{"start": iso(b["start"]), "end": iso(b["end"]), "kind": b["kind"]} for b in result["busy"]],
-    })
-
-
+    return ok(
+        {
+            "free": [{"start": iso(f["start"]), "end": iso(f["end"])} for f in result["free"]],
+            "busy": [{"start": iso(b["start"]), "end": iso(b["end"]), "kind": b["kind"]} for b in result["busy"]],
+        }
+    )

@@ -3,7 +3,8 @@
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from flask_babel import gettext as _
+from pydantic import AfterValidator, Field, WithJsonSchema, field_validator
 
 from ..models.enums import (
     ApprovalPolicy,
@@ -20,17 +21,27 @@ from ..models.enums import (
     SharingMode,
     Traceability,
 )
-from .types import Body, Day, FreeText, Id, Instant, InstantOrDay, Name, Query, ShortText
+from ..services.accounts import MIN_PASSWORD_LENGTH
+from ..services.resources import MAX_HOURLY_FEE
+from .types import Body, Day, FreeText, Id, Instant, InstantOrDay, Name, Query, ShortText, clean_text
 
 CityCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s\u0000]+@[^@\s\u0000]+$")]
-Password = Annotated[str, Field(min_length=1, max_length=200)]
-Fee = Annotated[Decimal, Field(ge=0, le=1_000_000, max_digits=12, decimal_places=2)]
+# Bounded by its column (organizations.contact_email is 200 characters).
+ContactEmail = Annotated[str, Field(max_length=200, pattern=r"^$|^[^@\s\u0000]+@[^@\s\u0000]+$")]
+Password = Annotated[str, AfterValidator(clean_text), Field(min_length=1, max_length=200)]
+NewPassword = Annotated[str, AfterValidator(clean_text), Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)]
+# A JSON number (strings are refused by the resource models' validator), at most two decimal places.
+Fee = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_HOURLY_FEE, max_digits=12, decimal_places=2),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": int(MAX_HOURLY_FEE), "description": "CNY, 2 decimals"}),
+]
 HHMM = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 
 
 class TokenRequest(Body):
-    email: Annotated[str, Field(max_length=254)]
+    email: Annotated[str, AfterValidator(clean_text), Field(max_length=254)]
     password: Password
 
 
@@ -42,7 +53,7 @@ class OrganizationCreate(Body):
     credit_code: Annotated[str, Field(min_length=18, max_length=18)]
     contact_name: ShortText = ""
     contact_phone: Annotated[str, Field(max_length=50, pattern=r"^[0-9+()\- ]*$")] = ""
-    contact_email: Annotated[str, Field(max_length=254, pattern=r"^$|^[^@\s\u0000]+@[^@\s\u0000]+$")] = ""
+    contact_email: ContactEmail = ""
 
 
 class OrganizationUpdate(Body):
@@ -53,13 +64,13 @@ class OrganizationUpdate(Body):
     credit_code: Annotated[str, Field(min_length=18, max_length=18)] | None = None
     contact_name: ShortText | None = None
     contact_phone: Annotated[str, Field(max_length=50, pattern=r"^[0-9+()\- ]*$")] | None = None
-    contact_email: Annotated[str, Field(max_length=254, pattern=r"^$|^[^@\s\u0000]+@[^@\s\u0000]+$")] | None = None
+    contact_email: ContactEmail | None = None
 
 
 class UserCreate(Body):
     email: Email
     name: Name
-    password: Password
+    password: NewPassword
     organization_id: Id
     role: Role
 
@@ -120,12 +131,12 @@ class _ResourceFields(Body):
     def _fee_from_number(cls, value):
         # Fees travel as JSON numbers; read them exactly as written.
         if isinstance(value, bool):
-            raise ValueError("must be a number")
+            raise ValueError(_("must be a number"))
         if isinstance(value, int | float):
             if value != value or value in (float("inf"), float("-inf")):
-                raise ValueError("must be a finite number")
+                raise ValueError(_("must be a finite number"))
             return Decimal(str(value))
-        raise ValueError("must be a number")
+        raise ValueError(_("must be a number"))
 
 
 class ResourceCreate(_ResourceFields):

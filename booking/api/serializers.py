@@ -17,8 +17,12 @@ def money(value) -> float | None:
 def organization_json(org: Organization, viewer: User) -> dict:
     data = {"id": org.id, "name": org.name, "kind": org.kind.value, "city": org.city, "industry": org.industry.value}
     if policy.can_see_contacts(viewer, org):
-        data.update(credit_code=org.credit_code, contact_name=org.contact_name, contact_phone=org.contact_phone,
-                    contact_email=org.contact_email)
+        data.update(
+            credit_code=org.credit_code,
+            contact_name=org.contact_name,
+            contact_phone=org.contact_phone,
+            contact_email=org.contact_email,
+        )
     return data
 
 
@@ -27,37 +31,68 @@ def organization_summary(org: Organization) -> dict:
 
 
 def user_json(user: User) -> dict:
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
-            "organization_id": user.organization_id}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "organization_id": user.organization_id,
+    }
 
 
 def partnership_json(p: Partnership) -> dict:
-    return {"id": p.id, "provider_id": p.provider_id, "sme_id": p.sme_id,
-            "provider": organization_summary(p.provider), "sme": organization_summary(p.sme),
-            "started_on": p.started_on.isoformat(), "ended_on": p.ended_on.isoformat() if p.ended_on else None,
-            "status": p.status.value, "cooperation": list(p.cooperation or [])}
+    return {
+        "id": p.id,
+        "provider_id": p.provider_id,
+        "sme_id": p.sme_id,
+        "provider": organization_summary(p.provider),
+        "sme": organization_summary(p.sme),
+        "started_on": p.started_on.isoformat(),
+        "ended_on": p.ended_on.isoformat() if p.ended_on else None,
+        "status": p.status.value,
+        "cooperation": list(p.cooperation or []),
+    }
 
 
 def opening_hours_json(resource: Resource) -> list[dict]:
-    return [{"weekday": oh.weekday, "start": minute_to_hhmm(oh.start_minute), "end": minute_to_hhmm(oh.end_minute)}
-            for oh in resource.opening_hours]
+    return [
+        {"weekday": oh.weekday, "start": minute_to_hhmm(oh.start_minute), "end": minute_to_hhmm(oh.end_minute)}
+        for oh in resource.opening_hours
+    ]
 
 
 def resource_json(r: Resource, full: bool = True) -> dict:
     data = {
-        "id": r.id, "name": r.name, "kind": r.kind.value, "organization_id": r.organization_id,
-        "organization": organization_summary(r.organization), "description": r.description, "model": r.model,
-        "manufacturer": r.manufacturer, "serial_no": r.serial_no, "location": r.location, "city": r.city,
+        "id": r.id,
+        "name": r.name,
+        "kind": r.kind.value,
+        "organization_id": r.organization_id,
+        "organization": organization_summary(r.organization),
+        "description": r.description,
+        "model": r.model,
+        "manufacturer": r.manufacturer,
+        "serial_no": r.serial_no,
+        "location": r.location,
+        "city": r.city,
         "metrology_field": r.metrology_field.value if r.metrology_field else None,
-        "measurement_range": r.measurement_range, "uncertainty": r.uncertainty,
+        "measurement_range": r.measurement_range,
+        "uncertainty": r.uncertainty,
         "traceability": r.traceability.value if r.traceability else None,
-        "traceability_institution": r.traceability_institution, "certificate_no": r.certificate_no,
+        "traceability_institution": r.traceability_institution,
+        "certificate_no": r.certificate_no,
         "certificate_valid_until": r.certificate_valid_until.isoformat() if r.certificate_valid_until else None,
-        "status": r.status.value, "sharing_mode": r.sharing_mode.value,
-        "rated_hours_per_year": r.rated_hours_per_year, "hourly_fee": money(r.hourly_fee),
-        "partner_hourly_fee": money(r.partner_hourly_fee), "slot_minutes": r.slot_minutes,
-        "min_minutes": r.min_minutes, "max_minutes": r.max_minutes, "lead_hours": r.lead_hours,
-        "horizon_days": r.horizon_days, "capacity": r.capacity, "approval": r.approval.value,
+        "status": r.status.value,
+        "sharing_mode": r.sharing_mode.value,
+        "rated_hours_per_year": r.rated_hours_per_year,
+        "hourly_fee": money(r.hourly_fee),
+        "partner_hourly_fee": money(r.partner_hourly_fee),
+        "slot_minutes": r.slot_minutes,
+        "min_minutes": r.min_minutes,
+        "max_minutes": r.max_minutes,
+        "lead_hours": r.lead_hours,
+        "horizon_days": r.horizon_days,
+        "capacity": r.capacity,
+        "approval": r.approval.value,
         "check_in_required": r.check_in_required,
     }
     if full:
@@ -67,33 +102,72 @@ def resource_json(r: Resource, full: bool = True) -> dict:
 
 
 def blackout_json(b: Blackout) -> dict:
-    return {"id": b.id, "resource_id": b.resource_id, "start": iso(b.start), "end": iso(b.end),
-            "reason": b.reason.value, "note": b.note}
+    return {
+        "id": b.id,
+        "resource_id": b.resource_id,
+        "start": iso(b.start),
+        "end": iso(b.end),
+        "reason": b.reason.value,
+        "note": b.note,
+    }
 
 
 def booking_json(b: Booking, with_history: bool = False) -> dict:
     data = {
-        "id": b.id, "resource_id": b.resource_id, "requester_id": b.requester_id,
-        "organization_id": b.organization_id, "organization": organization_summary(b.organization),
-        "start": iso(b.start), "end": iso(b.end), "purpose": b.purpose,
-        "sample_description": b.sample_description, "status": b.status.value, "fee": money(b.fee),
-        "decision_note": b.decision_note, "decided_by": b.decided_by_id, "decided_at": iso(b.decided_at),
-        "checked_in_at": iso(b.checked_in_at), "checked_out_at": iso(b.checked_out_at), "rating": b.rating,
-        "rating_comment": b.rating_comment, "sequence": b.sequence, "created_at": iso(b.created_at),
+        "id": b.id,
+        "resource_id": b.resource_id,
+        "requester_id": b.requester_id,
+        "organization_id": b.organization_id,
+        "organization": organization_summary(b.organization),
+        "start": iso(b.start),
+        "end": iso(b.end),
+        "purpose": b.purpose,
+        "sample_description": b.sample_description,
+        "status": b.status.value,
+        "fee": money(b.fee),
+        "decision_note": b.decision_note,
+        "decided_by": b.decided_by_id,
+        "decided_at": iso(b.decided_at),
+        "checked_in_at": iso(b.checked_in_at),
+        "checked_out_at": iso(b.checked_out_at),
+        "rating": b.rating,
+        "rating_comment": b.rating_comment,
+        "sequence": b.sequence,
+        "created_at": iso(b.created_at),
         "updated_at": iso(b.updated_at),
     }
     if with_history:
         r = b.resource
-        data["resource"] = {"id": r.id, "name": r.name, "kind": r.kind.value, "location": r.location,
-                            "city": r.city, "organization": organization_summary(r.organization)}
+        data["resource"] = {
+            "id": r.id,
+            "name": r.name,
+            "kind": r.kind.value,
+            "location": r.location,
+            "city": r.city,
+            "organization": organization_summary(r.organization),
+        }
         data["history"] = [
-            {"at": iso(h.at), "by": h.actor_id, "action": h.action, "from": h.from_status, "to": h.to_status,
-             "note": h.note}
+            {
+                "at": iso(h.at),
+                "by": h.actor_id,
+                "action": h.action,
+                "from": h.from_status,
+                "to": h.to_status,
+                "note": h.note,
+            }
             for h in b.history
         ]
     return data
 
 
 def notification_json(n: Notification) -> dict:
-    return {"id": n.id, "kind": n.kind.value, "booking_id": n.booking_id, "resource_id": n.resource_id,
-            "title": n.title, "body": n.body, "created_at": iso(n.created_at), "read": n.read_at is not None}
+    return {
+        "id": n.id,
+        "kind": n.kind.value,
+        "booking_id": n.booking_id,
+        "resource_id": n.resource_id,
+        "title": n.title,
+        "body": n.body,
+        "created_at": iso(n.created_at),
+        "read": n.read_at is not None,
+    }

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 from typing import Annotated
 
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ..services.clock import platform_tz
@@ -16,11 +17,11 @@ YEAR_MIN, YEAR_MAX = 1970, 2200
 def clean_text(value: str) -> str:
     """No NUL bytes, no lone surrogates: neither can be stored faithfully, so both are refused."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(_("must not contain NUL characters"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
+        raise ValueError(_("must be valid Unicode text")) from None
     return value
 
 
@@ -32,11 +33,11 @@ def parse_instant(value):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
         except ValueError:
-            raise ValueError("must be an ISO 8601 date-time") from None
+            raise ValueError(_("must be an ISO 8601 date-time")) from None
     else:
-        raise ValueError("must be an ISO 8601 date-time")
+        raise ValueError(_("must be an ISO 8601 date-time"))
     if not (YEAR_MIN <= parsed.year <= YEAR_MAX):
-        raise ValueError(f"must be between the years {YEAR_MIN} and {YEAR_MAX}")
+        raise ValueError(_("must be between the years %(min)d and %(max)d", min=YEAR_MIN, max=YEAR_MAX))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=platform_tz())
     return parsed.astimezone(UTC)
@@ -46,13 +47,13 @@ def parse_day(value):
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str) or len(value) != 10:
-        raise ValueError("must be a date YYYY-MM-DD")
+        raise ValueError(_("must be a date YYYY-MM-DD"))
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be a date YYYY-MM-DD") from None
+        raise ValueError(_("must be a date YYYY-MM-DD")) from None
     if not (YEAR_MIN <= day.year <= YEAR_MAX):
-        raise ValueError(f"must be between the years {YEAR_MIN} and {YEAR_MAX}")
+        raise ValueError(_("must be between the years %(min)d and %(max)d", min=YEAR_MIN, max=YEAR_MAX))
     return day
 
 
@@ -71,9 +72,7 @@ Name = Annotated[str, AfterValidator(clean_text), Field(min_length=1, max_length
 ShortText = Annotated[str, AfterValidator(clean_text), Field(max_length=NAME_MAX, pattern=_TEXT_PATTERN)]
 FreeText = Annotated[str, AfterValidator(clean_text), Field(max_length=TEXT_MAX, pattern=_TEXT_PATTERN)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Instant = Annotated[
-    datetime, BeforeValidator(parse_instant), WithJsonSchema({"type": "string", "format": "date-time"})
-]
+Instant = Annotated[datetime, BeforeValidator(parse_instant), WithJsonSchema({"type": "string", "format": "date-time"})]
 Day = Annotated[date, BeforeValidator(parse_day), WithJsonSchema({"type": "string", "format": "date"})]
 InstantOrDay = Annotated[
     datetime,

@@ -1,8 +1,10 @@
 """The models, one file per aggregate."""
 
 from .booking import Booking, BookingHistory
+from .job_run import JobRun
 from .notification import Notification
 from .organization import Organization, Partnership
+from .outbox import MailStatus, OutboxMail
 from .resource import Blackout, OpeningHours, Resource
 from .user import ApiToken, LoginFailure, User
 
@@ -11,9 +13,12 @@ __all__ = [
     "Blackout",
     "Booking",
     "BookingHistory",
+    "JobRun",
     "LoginFailure",
+    "MailStatus",
     "Notification",
     "OpeningHours",
+    "OutboxMail",
     "Organization",
     "Partnership",
     "Resource",

@@ -3,10 +3,7 @@
 import enum
 
 
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return self.value
-
+class StrEnum(enum.StrEnum):
     @classmethod
     def values(cls) -> list[str]:
         return [m.value for m in cls]

@@ -33,8 +33,9 @@ def normalize_email(email: str) -> str:
 
 def check_password_policy(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(_("The password is too short."),
-                               fields={"password": _("at least %(n)d characters", n=MIN_PASSWORD_LENGTH)})
+        raise ValidationFailed(
+            _("The password is too short."), fields={"password": _("at least %(n)d characters", n=MIN_PASSWORD_LENGTH)}
+        )
 
 
 def user_by_email(email: str) -> User | None:
@@ -51,14 +52,20 @@ def create_user(actor: User | None, data: dict) -> User:
         raise Forbidden(_("You cannot create this user."))
     regulator_roles = (Role.platform_admin, Role.province_reviewer, Role.city_regulator)
     if (role in regulator_roles) != (org.kind == OrgKind.regulator):
-        raise ValidationFailed(_("This role does not fit the organization's kind."),
-                               fields={"role": _("does not fit the organization")})
+        raise ValidationFailed(
+            _("This role does not fit the organization's kind."), fields={"role": _("does not fit the organization")}
+        )
     check_password_policy(data["password"])
     email = normalize_email(data["email"])
     if user_by_email(email) is not None:
         raise Conflict(_("A user with this e-mail exists."), fields={"email": _("already registered")})
-    user = User(email=email, name=data["name"], role=role, organization=org,
-                password_hash=generate_password_hash(data["password"]))
+    user = User(
+        email=email,
+        name=data["name"],
+        role=role,
+        organization=org,
+        password_hash=generate_password_hash(data["password"]),
+    )
     db.session.add(user)
     db.session.flush()
     return user
@@ -80,13 +87,25 @@ def ensure_platform_admin(email: str, password: str) -> tuple[User, bool]:
         from .organizations import credit_code_check_char
 
         first = PLATFORM_ORG_CREDIT_CODE_BASE
-        org = Organization(name=PLATFORM_ORG_NAME, kind=OrgKind.regulator,
-                           city=current_app.config["CITIES"][0]["code"], industry="other",
-                           credit_code=first + credit_code_check_char(first))
+        org = Organization(
+            name=PLATFORM_ORG_NAME,
+            kind=OrgKind.regulator,
+            city=current_app.config["CITIES"][0]["code"],
+            industry="other",
+            credit_code=first + credit_code_check_char(first),
+        )
         db.session.add(org)
         db.session.flush()
-    user = create_user(None, dict(email=email, name=_("Platform administrator"), password=password,
-                                  organization_id=org.id, role=Role.platform_admin))
+    user = create_user(
+        None,
+        dict(
+            email=email,
+            name=_("Platform administrator"),
+            password=password,
+            organization_id=org.id,
+            role=Role.platform_admin,
+        ),
+    )
     return user, True
 
 

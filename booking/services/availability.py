@@ -41,19 +41,24 @@ def _day_ceil(dt: datetime) -> datetime:
     return floor if floor == dt else local_midnight(dt.astimezone(platform_tz()).date() + timedelta(days=1))
 
 
-def check_period(start: datetime, end: datetime) -> None:
+def check_period(start: datetime, end: datetime, end_field: str = "to") -> None:
+    """``end_field`` is the query parameter the error names (``available_to`` in the catalog search)."""
     if end <= start:
-        raise ValidationFailed(_("The end must be after the start."), fields={"to": _("must be after from")})
+        raise ValidationFailed(_("The end must be after the start."), fields={end_field: _("must be after from")})
     if end - start > MAX_PERIOD:
-        raise ValidationFailed(_("Ask for at most 92 days."), fields={"to": _("at most 92 days after from")})
+        raise ValidationFailed(_("Ask for at most 92 days."), fields={end_field: _("at most 92 days after from")})
 
 
 def busy_data(resource_ids: list[int], start: datetime, end: datetime):
     """Active bookings and blackouts of ``resource_ids`` meeting ``[start, end)``: two queries in all."""
     bookings = db.session.execute(
         select(Booking.resource_id, Booking.start, Booking.end)
-        .where(Booking.resource_id.in_(resource_ids), Booking.status.in_(ACTIVE_STATUSES),
-               Booking.start < end, Booking.end > start)
+        .where(
+            Booking.resource_id.in_(resource_ids),
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.start < end,
+            Booking.end > start,
+        )
         .order_by(Booking.start)
     ).all()
     blackouts = db.session.execute(
@@ -69,8 +74,9 @@ def busy_data(resource_ids: list[int], start: datetime, end: datetime):
     return by_resource
 
 
-def free_intervals(resource: Resource, start: datetime, end: datetime, bookings: list[Interval],
-                   blackouts: list[Interval]) -> list[Interval]:
+def free_intervals(
+    resource: Resource, start: datetime, end: datetime, bookings: list[Interval], blackouts: list[Interval]
+) -> list[Interval]:
     """The maximal intervals inside which a booking would be accepted, ignoring notice and horizon: opening hours
     (whole days for datasets), minus blackouts, capacity and the end of calibration validity, on the slot grid,
     leaving out pieces shorter than ``min_minutes``."""
@@ -126,13 +132,29 @@ def search_resources(filters: dict):
     if filters.get("q"):
         pattern = f"%{escape_like(filters['q'].lower())}%"
         stmt = stmt.where(
-            or_(*(func.lower(col).like(pattern, escape="\\") for col in (
-                Resource.name, Resource.model, Resource.manufacturer, Resource.description,
-                Resource.measurement_range, Organization.name)))
+            or_(
+                *(
+                    func.lower(col).like(pattern, escape="\\")
+                    for col in (
+                        Resource.name,
+                        Resource.model,
+                        Resource.manufacturer,
+                        Resource.description,
+                        Resource.measurement_range,
+                        Organization.name,
+                    )
+                )
+            )
         )
-    for key, column in (("kind", Resource.kind), ("city", Resource.city), ("field", Resource.metrology_field),
-                        ("organization_id", Resource.organization_id), ("industry", Organization.industry),
-                        ("status", Resource.status), ("sharing_mode", Resource.sharing_mode)):
+    for key, column in (
+        ("kind", Resource.kind),
+        ("city", Resource.city),
+        ("field", Resource.metrology_field),
+        ("organization_id", Resource.organization_id),
+        ("industry", Organization.industry),
+        ("status", Resource.status),
+        ("sharing_mode", Resource.sharing_mode),
+    ):
         if filters.get(key) is not None:
             stmt = stmt.where(column == filters[key])
     if filters.get("status") is None:

@@ -12,7 +12,7 @@ from ..models.enums import ApprovalPolicy, BookingStatus, NotificationKind, OrgK
 from . import policy
 from .clock import to_local
 from .errors import Forbidden, InvalidTransition, ValidationFailed
-from .locks import lock_resource
+from .locks import lock_booking, lock_resource
 from .notifications import notify, provider_staff
 from .rules import BookingRequest, check_new_booking
 
@@ -30,10 +30,11 @@ def is_partner_sme(organization: Organization, owner_id: int) -> bool:
 
 def applicable_rate(booking: Booking) -> tuple[Decimal, bool]:
     """Internal bookings are free; a partner SME pays ``partner_hourly_fee``; everyone else ``hourly_fee``."""
-    resource = booking.resource
-    if booking.organization_id == resource.organization_id:
+    resource, organization = booking.resource, booking.organization
+    # Through the relationship: a booking approved as it is requested has no organization_id before its flush.
+    if organization.id == resource.organization_id:
         return Decimal("0"), False
-    if is_partner_sme(booking.organization, resource.organization_id):
+    if is_partner_sme(organization, resource.organization_id):
         return Decimal(resource.partner_hourly_fee), True
     return Decimal(resource.hourly_fee), False
 
@@ -74,7 +75,11 @@ def _fix_fee(booking: Booking) -> None:
 
 def _when(booking: Booking) -> str:
     start, end = to_local(booking.start), to_local(booking.end)
-    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}" if start.date() == end.date() else f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}"
+    return (
+        f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+        if start.date() == end.date()
+        else f"{start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}"
+    )
 
 
 def _notify_requester(booking: Booking, kind: NotificationKind, title, now: datetime, note: str = "") -> None:
@@ -84,15 +89,27 @@ def _notify_requester(booking: Booking, kind: NotificationKind, title, now: date
         body = f"{resource_name} · {_when(booking)}"
         return title(), body + (f"\n{note}" if note else "")
 
-    notify([booking.requester], kind, f"{kind.value}:b{booking.id}:s{booking.sequence}", render, now,
-           booking_id=booking.id, resource_id=booking.resource_id)
+    notify(
+        [booking.requester],
+        kind,
+        f"{kind.value}:b{booking.id}:s{booking.sequence}",
+        render,
+        now,
+        booking_id=booking.id,
+        resource_id=booking.resource_id,
+    )
 
 
 # Request ---------------------------------------------------------------------------------------------------------
 
 
 def request_booking(
-    actor: User, resource_id: int, start: datetime, end: datetime, purpose: str, sample_description: str,
+    actor: User,
+    resource_id: int,
+    start: datetime,
+    end: datetime,
+    purpose: str,
+    sample_description: str,
     now: datetime,
 ) -> Booking:
     """Create a booking after every rule of SPEC §2.2, in order, with the resource row locked so that at most
@@ -157,15 +174,23 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _require_state(booking: Booking, allowed: tuple, action: str) -> None:
+    if booking.id is not None:
+        lock_booking(booking.id)
     if booking.status not in allowed:
+        from ..labels import label
+
         raise InvalidTransition(
-            _("A %(status)s booking cannot be %(action)s.", status=booking.status.value, action=action)
+            _(
+                "A booking in the state “%(status)s” cannot be %(action)s.",
+                status=label("booking_status", booking.status),
+                action=action,
+            )
         )
 
 
 def approve_booking(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
     _require(can_decide(actor, booking), _("Only the resource's staff can approve."))
-    _require_state(booking, (S.pending,), "approved")
+    _require_state(booking, (S.pending,), _("approved"))
     if now >= decision_deadline(booking):
         raise InvalidTransition(_("The decision deadline has passed; the request has expired."))
     _record(booking, S.approved, actor, "approve", note, now)
@@ -179,7 +204,7 @@ def approve_booking(actor: User, booking: Booking, note: str, now: datetime) -> 
 
 def reject_booking(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
     _require(can_decide(actor, booking), _("Only the resource's staff can reject."))
-    _require_state(booking, (S.pending,), "rejected")
+    _require_state(booking, (S.pending,), _("rejected"))
     if not (note or "").strip():
         raise ValidationFailed(_("A reason is required."), fields={"note": _("required when rejecting")})
     _record(booking, S.rejected, actor, "reject", note, now)
@@ -198,7 +223,7 @@ def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> B
     """The requester's organization may cancel with an optional note, less than 2 h before the start counting as
     a no-show; the owner must give a reason and never counts against the requester."""
     _require(can_cancel(actor, booking), _("You cannot cancel this booking."))
-    _require_state(booking, (S.pending, S.approved), "cancelled")
+    _require_state(booking, (S.pending, S.approved), _("cancelled"))
     by_requester = policy.acts_for_requester(actor, booking)
     if not by_requester and not (note or "").strip():
         raise ValidationFailed(_("A reason is required."), fields={"note": _("required when the owner cancels")})
@@ -212,11 +237,14 @@ def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> B
             NotificationKind.cancelled,
             f"cancelled:b{booking.id}",
             lambda: (_("Booking cancelled by the requester"), f"{booking.resource.name} · {_when(booking)}"),
-            now, booking_id=booking.id, resource_id=booking.resource_id,
+            now,
+            booking_id=booking.id,
+            resource_id=booking.resource_id,
         )
     else:
-        _notify_requester(booking, NotificationKind.cancelled, lambda: _("Booking cancelled by the provider"),
-                          now, note)
+        _notify_requester(
+            booking, NotificationKind.cancelled, lambda: _("Booking cancelled by the provider"), now, note
+        )
     return booking
 
 
@@ -225,7 +253,7 @@ def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> B
 
 def check_in(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
     _require(policy.can_operate_resource(actor, booking.resource), _("Only the resource's staff can check in."))
-    _require_state(booking, (S.approved,), "checked in")
+    _require_state(booking, (S.approved,), _("checked in"))
     if not (booking.start - CHECK_IN_EARLY <= now < booking.end):
         raise InvalidTransition(_("Check-in opens one hour before the start and closes at the end."))
     _record(booking, S.in_use, actor, "check_in", note, now)
@@ -235,7 +263,7 @@ def check_in(actor: User, booking: Booking, note: str, now: datetime) -> Booking
 
 def check_out(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
     _require(policy.can_operate_resource(actor, booking.resource), _("Only the resource's staff can check out."))
-    _require_state(booking, (S.in_use,), "checked out")
+    _require_state(booking, (S.in_use,), _("checked out"))
     _record(booking, S.completed, actor, "check_out", note, now)
     booking.checked_out_at = now
     return booking
@@ -249,6 +277,8 @@ def rate_booking(actor: User, booking: Booking, score: int, comment: str, now: d
     booking.rating_comment = comment or ""
     booking.rated_at = now
     booking.updated_at = now
+    # SPEC §2: the sequence is bumped on every change, a rating included.
+    booking.sequence = (booking.sequence or 0) + 1
     return booking
 
 
@@ -256,7 +286,7 @@ def rate_booking(actor: User, booking: Booking, score: int, comment: str, now: d
 
 
 def expire_booking(booking: Booking, now: datetime) -> Booking:
-    _require_state(booking, (S.pending,), "expired")
+    _require_state(booking, (S.pending,), _("expired"))
     _record(booking, S.expired, None, "expire", "", now)
     _notify_requester(booking, NotificationKind.expired, lambda: _("Booking request expired"), now)
     return booking
@@ -265,7 +295,7 @@ def expire_booking(booking: Booking, now: datetime) -> Booking:
 def complete_booking(booking: Booking, now: datetime) -> Booking:
     """An approved booking whose end passed (check-in not required), or an in-use one 2 h after its end, whose use
     is then counted to the booked end."""
-    _require_state(booking, (S.approved, S.in_use), "completed")
+    _require_state(booking, (S.approved, S.in_use), _("completed"))
     if booking.status == S.in_use:
         booking.checked_out_at = booking.end
     _record(booking, S.completed, None, "complete", "", now)
@@ -273,7 +303,7 @@ def complete_booking(booking: Booking, now: datetime) -> Booking:
 
 
 def mark_no_show(booking: Booking, now: datetime) -> Booking:
-    _require_state(booking, (S.approved,), "marked as no-show")
+    _require_state(booking, (S.approved,), _("marked as no-show"))
     _record(booking, S.no_show, None, "no_show", "", now)
     booking.counts_as_no_show = True
     _notify_requester(booking, NotificationKind.no_show, lambda: _("Marked as no-show"), now)

@@ -8,6 +8,7 @@ the lock an actual write on both engines, so a missing ``BEGIN IMMEDIATE`` could
 refuse the stale write rather than let two readers both insert.
 """
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -24,7 +25,7 @@ def lock_resource(resource_id: int) -> Resource:
     )
     resource = db.session.scalars(stmt).first()
     if resource is None:
-        raise NotFound("resource not found")
+        raise NotFound(_("resource not found"))
     db.session.execute(
         update(Resource)
         .where(Resource.id == resource_id)
@@ -32,3 +33,17 @@ def lock_resource(resource_id: int) -> Resource:
         .execution_options(synchronize_session=False)
     )
     return resource
+
+
+def lock_booking(booking_id: int):
+    """Re-read a booking under a row lock before a transition, so that a decision and a scheduled job acting on
+    the same booking at once cannot both pass the state check (PostgreSQL; SQLite's write lock already holds)."""
+    from ..models import Booking
+
+    stmt = (
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .with_for_update(of=Booking)
+        .execution_options(populate_existing=True)
+    )
+    return db.session.scalars(stmt).unique().first()

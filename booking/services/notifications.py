@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..extensions import db
 from ..models import Notification, User
 from ..models.enums import NotificationKind, Role
+from .mail import queue_notification_mail
 
 
 def _insert():
@@ -29,7 +30,8 @@ def notify(
     """Notify each of ``users`` once for the event ``key``. ``render()`` gives (title, body) and is called in each
     recipient's language. Returns how many notifications were new."""
     rows = []
-    for user in {u.id: u for u in users}.values():
+    recipients = {u.id: u for u in users}
+    for user in recipients.values():
         with force_locale(user.locale or "zh_CN"):
             title, body = render()
         rows.append(
@@ -47,8 +49,20 @@ def notify(
         )
     if not rows:
         return 0
-    stmt = _insert()(Notification).values(rows).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return db.session.execute(stmt).rowcount or 0
+    stmt = (
+        _insert()(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Notification.user_id, Notification.id)
+    )
+    created = dict(db.session.execute(stmt).all())
+    # Only a new notification is mailed, and its e-mail joins this transaction: it exists only if the event does.
+    for row in rows:
+        if row["user_id"] in created:
+            queue_notification_mail(
+                recipients[row["user_id"]], created[row["user_id"]], row["title"], row["body"], now, booking_id
+            )
+    return len(created)
 
 
 def provider_staff(organization_id: int) -> list[User]:
@@ -62,7 +76,5 @@ def provider_staff(organization_id: int) -> list[User]:
 
 def mark_read(user: User, notification: Notification, now: datetime) -> None:
     if notification.read_at is None:
-        db.session.execute(
-            update(Notification).where(Notification.id == notification.id).values(read_at=now)
-        )
+        db.session.execute(update(Notification).where(Notification.id == notification.id).values(read_at=now))
         notification.read_at = now

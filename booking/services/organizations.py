@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Organization, Partnership, User
 from ..models.enums import OrgKind, PartnershipStatus
 from . import policy
+from .clock import local_date
 from .errors import Conflict, Forbidden, ValidationFailed
 
 # GB 32100-2015: the 31 characters of the code and the weights of the first 17 positions.
@@ -59,8 +60,9 @@ def create_organization(actor: User, data: dict) -> Organization:
         raise Forbidden(_("Only a platform administrator can create organizations."))
     _validate(data)
     if _credit_code_taken(data["credit_code"]):
-        raise Conflict(_("An organization with this credit code exists."),
-                       fields={"credit_code": _("already registered")})
+        raise Conflict(
+            _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
+        )
     org = Organization(**data)
     db.session.add(org)
     db.session.flush()
@@ -73,12 +75,15 @@ def update_organization(actor: User, org: Organization, data: dict) -> Organizat
     if not policy.is_platform_admin(actor):
         locked = [f for f in ADMIN_ONLY_FIELDS if f in data and data[f] != getattr(org, f)]
         if locked:
-            raise Forbidden(_("Only a platform administrator can change these fields."),
-                            fields={f: _("platform administrators only") for f in locked})
+            raise Forbidden(
+                _("Only a platform administrator can change these fields."),
+                fields={f: _("platform administrators only") for f in locked},
+            )
     _validate(data)
     if "credit_code" in data and _credit_code_taken(data["credit_code"], org.id):
-        raise Conflict(_("An organization with this credit code exists."),
-                       fields={"credit_code": _("already registered")})
+        raise Conflict(
+            _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
+        )
     for key, value in data.items():
         setattr(org, key, value)
     db.session.flush()
@@ -102,8 +107,9 @@ def _check_parties(provider: Organization | None, sme: Organization | None) -> N
         raise ValidationFailed(_("Some fields are not valid."), fields=fields)
 
 
-def create_partnership(actor: User, provider_id: int, sme_id: int, started_on: date, cooperation: list[str],
-                       now: datetime) -> Partnership:
+def create_partnership(
+    actor: User, provider_id: int, sme_id: int, started_on: date, cooperation: list[str], now: datetime
+) -> Partnership:
     if not policy.can_manage_partnership(actor, provider_id):
         raise Forbidden(_("Only the provider's administrator can record a partnership."))
     provider, sme = db.session.get(Organization, provider_id), db.session.get(Organization, sme_id)
@@ -112,10 +118,19 @@ def create_partnership(actor: User, provider_id: int, sme_id: int, started_on: d
         select(Partnership).where(Partnership.provider_id == provider_id, Partnership.sme_id == sme_id)
     )
     if existing is not None:
-        raise Conflict(_("These organizations already have a partnership; change it instead."),
-                       extra={"partnership_id": existing.id})
-    p = Partnership(provider=provider, sme=sme, started_on=started_on, status=PartnershipStatus.active,
-                    cooperation=sorted(set(cooperation)), created_at=now, updated_at=now)
+        raise Conflict(
+            _("These organizations already have a partnership; change it instead."),
+            extra={"partnership_id": existing.id},
+        )
+    p = Partnership(
+        provider=provider,
+        sme=sme,
+        started_on=started_on,
+        status=PartnershipStatus.active,
+        cooperation=sorted(set(cooperation)),
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(p)
     db.session.flush()
     return p
@@ -130,7 +145,7 @@ def update_partnership(actor: User, p: Partnership, data: dict, now: datetime) -
         p.started_on = data["started_on"]
     if "status" in data and data["status"] != p.status:
         p.status = data["status"]
-        p.ended_on = now.date() if p.status == PartnershipStatus.ended else None
+        p.ended_on = local_date(now) if p.status == PartnershipStatus.ended else None
     p.updated_at = now
     db.session.flush()
     return p

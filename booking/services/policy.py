@@ -91,9 +91,7 @@ def partnership_scope(user: User, stmt):
         city = regulated_city(user)
         in_city = select(Organization.id).where(Organization.city == city)
         return stmt.where(or_(Partnership.provider_id.in_(in_city), Partnership.sme_id.in_(in_city)))
-    return stmt.where(
-        or_(Partnership.provider_id == user.organization_id, Partnership.sme_id == user.organization_id)
-    )
+    return stmt.where(or_(Partnership.provider_id == user.organization_id, Partnership.sme_id == user.organization_id))
 
 
 def can_view_partnership(user: User, p: Partnership) -> bool:
@@ -163,4 +161,3 @@ def booking_scope(user: User, stmt):
 
 def can_view_stats(user: User) -> bool:
     return user.role in (Role.org_admin, Role.city_regulator, Role.province_reviewer, Role.platform_admin)
-

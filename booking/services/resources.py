@@ -1,6 +1,7 @@
 """Publishing capacity: resources, opening hours and blackouts (SPEC §2)."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from .locks import lock_resource
 from .notifications import notify
 from .organizations import city_codes
 
+# The highest hourly fee (CNY): with the longest booking a horizon allows, a fee still fits its column.
+MAX_HOURLY_FEE = Decimal(100_000)
+
 # Monday to Friday, 08:30–12:00 and 13:30–17:30, until the owner sets its own hours.
 DEFAULT_OPENING_HOURS = [(d, 510, 720) for d in range(5)] + [(d, 810, 1050) for d in range(5)]
 
@@ -29,6 +33,10 @@ def _check_rules(r: Resource) -> None:
             fields["min_minutes"] = _("must be a multiple of slot_minutes")
         if 1440 % r.slot_minutes:
             fields["slot_minutes"] = _("must divide a day")
+    for name in ("hourly_fee", "partner_hourly_fee"):
+        value = getattr(r, name)
+        if value is not None and not (0 <= Decimal(value) <= MAX_HOURLY_FEE):
+            fields[name] = _("must be from 0 to %(max)s", max=f"{MAX_HOURLY_FEE:,}")
     if r.city not in city_codes():
         fields["city"] = _("unknown city code")
     if fields:
@@ -45,13 +53,12 @@ def create_resource(actor: User, organization: Organization, data: dict, now: da
         data["min_minutes"] = data.get("slot_minutes") or 30
     if data.get("partner_hourly_fee") is None:
         data["partner_hourly_fee"] = data.get("hourly_fee") or 0
-    resource = Resource(organization=organization, created_at=now, updated_at=now,
-                        **{k: v for k, v in data.items() if v is not None})
+    resource = Resource(
+        organization=organization, created_at=now, updated_at=now, **{k: v for k, v in data.items() if v is not None}
+    )
     # Column defaults apply at flush; the rule check needs them now.
     for column in Resource.__table__.columns:
-        if getattr(resource, column.key) is None and column.default is not None and not callable(
-            column.default.arg
-        ):
+        if getattr(resource, column.key) is None and column.default is not None and not callable(column.default.arg):
             setattr(resource, column.key, column.default.arg)
     _check_rules(resource)
     db.session.add(resource)
@@ -91,15 +98,18 @@ def validate_opening_hours(hours: list[tuple[int, int, int]]) -> None:
     by_day: dict[int, list] = {}
     for i, (weekday, start, end) in enumerate(hours):
         if start >= end:
-            raise ValidationFailed(_("An opening interval must end after it starts."),
-                                   fields={f"[{i}].end": _("must be after start")})
+            raise ValidationFailed(
+                _("An opening interval must end after it starts."), fields={f"[{i}].end": _("must be after start")}
+            )
         by_day.setdefault(weekday, []).append((start, end, i))
     for spans in by_day.values():
         spans.sort()
         for (_s1, e1, _i1), (s2, _e2, i2) in zip(spans, spans[1:], strict=False):
             if s2 < e1:
-                raise ValidationFailed(_("Opening intervals of one day must not overlap."),
-                                       fields={f"[{i2}].start": _("overlaps the previous interval")})
+                raise ValidationFailed(
+                    _("Opening intervals of one day must not overlap."),
+                    fields={f"[{i2}].start": _("overlaps the previous interval")},
+                )
 
 
 def _replace_hours(resource: Resource, hours: list[tuple[int, int, int]]) -> None:
@@ -145,22 +155,38 @@ def add_blackout(actor: User, resource: Resource, data: dict, force: bool, now: 
     if in_the_way and not force:
         raise Conflict(
             _("Active bookings lie in this period; confirm with force to cancel them."),
-            extra={"bookings": [{"id": b.id, "start": iso(b.start), "end": iso(b.end), "status": b.status.value}
-                                for b in in_the_way]},
+            extra={
+                "bookings": [
+                    {"id": b.id, "start": iso(b.start), "end": iso(b.end), "status": b.status.value} for b in in_the_way
+                ]
+            },
         )
-    blackout = Blackout(resource=resource, start=data["start"], end=data["end"], reason=data["reason"],
-                        note=data.get("note") or "", created_by_id=actor.id, created_at=now)
+    blackout = Blackout(
+        resource=resource,
+        start=data["start"],
+        end=data["end"],
+        reason=data["reason"],
+        note=data.get("note") or "",
+        created_by_id=actor.id,
+        created_at=now,
+    )
     db.session.add(blackout)
     db.session.flush()
     for booking in in_the_way:
-        note = _("Closed: %(reason)s", reason=data["reason"].value if hasattr(data["reason"], "value")
-                 else data["reason"])
+        from ..labels import label
+
+        note = _("Closed: %(reason)s", reason=label("blackout_reason", data["reason"]))
         _record(booking, BookingStatus.cancelled, actor, "blackout_cancel", note, now)
         booking.cancelled_by_owner = True
-        notify([booking.requester], NotificationKind.blackout_cancelled, f"blackout_cancelled:b{booking.id}",
-               lambda b=booking: (_("Booking cancelled: the resource is closed"),
-                                  f"{b.resource.name} · {_when(b)}"),
-               now, booking_id=booking.id, resource_id=resource.id)
+        notify(
+            [booking.requester],
+            NotificationKind.blackout_cancelled,
+            f"blackout_cancelled:b{booking.id}",
+            lambda b=booking: (_("Booking cancelled: the resource is closed"), f"{b.resource.name} · {_when(b)}"),
+            now,
+            booking_id=booking.id,
+            resource_id=resource.id,
+        )
     return blackout, in_the_way
 
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import Blackout, Booking, Organization, Resource
-from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, ResourceKind
+from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, BookingStatus, ResourceKind
 from .clock import local_date
 from .errors import RuleViolation, ValidationFailed
 from .intervals import max_overlap
@@ -42,10 +42,19 @@ def check_span(req: BookingRequest):
         return ValidationFailed(_("The end must be after the start."), fields={"end": _("must be after start")})
 
 
+def _resource_status(status) -> str:
+    from ..labels import label
+
+    return label("resource_status", status)
+
+
 def check_resource_available(req: BookingRequest):
     if req.resource.status in UNAVAILABLE_RESOURCE_STATUSES:
-        return _violation("resource_unavailable", _("This resource is not available for booking (%(status)s).",
-                                                       status=req.resource.status.value), "resource_id")
+        return _violation(
+            "resource_unavailable",
+            _("This resource is not available for booking (%(status)s).", status=_resource_status(req.resource.status)),
+            "resource_id",
+        )
 
 
 def check_aligned(req: BookingRequest):
@@ -58,8 +67,9 @@ def check_aligned(req: BookingRequest):
         return None
     for field, value in (("start", req.start), ("end", req.end)):
         if not on_grid(value, r.slot_minutes):
-            return _violation("not_aligned", _("Times must be on the %(minutes)d-minute grid.",
-                                               minutes=r.slot_minutes), field)
+            return _violation(
+                "not_aligned", _("Times must be on the %(minutes)d-minute grid.", minutes=r.slot_minutes), field
+            )
 
 
 def check_duration(req: BookingRequest):
@@ -68,19 +78,22 @@ def check_duration(req: BookingRequest):
         return None
     minutes = (req.end - req.start).total_seconds() / 60
     if minutes < r.min_minutes:
-        return _violation("too_short", _("A booking lasts at least %(minutes)d minutes.", minutes=r.min_minutes),
-                          "end")
+        return _violation("too_short", _("A booking lasts at least %(minutes)d minutes.", minutes=r.min_minutes), "end")
     if minutes > r.max_minutes:
-        return _violation("too_long", _("A booking lasts at most %(minutes)d minutes.", minutes=r.max_minutes),
-                          "end")
+        return _violation("too_long", _("A booking lasts at most %(minutes)d minutes.", minutes=r.max_minutes), "end")
 
 
 def check_notice(req: BookingRequest):
     r = req.resource
     if req.start < req.now + timedelta(hours=r.lead_hours):
         return _violation("too_soon", _("Book at least %(hours)d hours ahead.", hours=r.lead_hours), "start")
-    if req.start > req.now + timedelta(days=r.horizon_days):
+    horizon = req.now + timedelta(days=r.horizon_days)
+    if req.start > horizon:
         return _violation("too_far", _("Book at most %(days)d days ahead.", days=r.horizon_days), "start")
+    # Dataset access has no duration limit, so its end is held to the horizon too (a whole day past it, so that
+    # the last bookable day can be booked in full).
+    if r.kind == ResourceKind.dataset and req.end > horizon + timedelta(days=1):
+        return _violation("too_far", _("Book at most %(days)d days ahead.", days=r.horizon_days), "end")
 
 
 def check_opening_hours(req: BookingRequest):
@@ -106,14 +119,18 @@ def check_calibration(req: BookingRequest):
         return None
     last_day = local_date(req.end - timedelta(microseconds=1))
     if r.certificate_valid_until < last_day:
-        return _violation("calibration_expired", _("The calibration certificate expires on %(day)s.",
-                                                   day=r.certificate_valid_until.isoformat()), "end")
+        return _violation(
+            "calibration_expired",
+            _("The calibration certificate expires on %(day)s.", day=r.certificate_valid_until.isoformat()),
+            "end",
+        )
 
 
 def no_show_count(organization_id: int, now: datetime) -> int:
     stmt = select(func.count(Booking.id)).where(
         Booking.organization_id == organization_id,
-        Booking.counts_as_no_show.is_(True),
+        # A no_show booking is one whatever wrote it; the flag adds late requester cancellations.
+        or_(Booking.status == BookingStatus.no_show, Booking.counts_as_no_show.is_(True)),
         Booking.start >= now - NO_SHOW_WINDOW,
         Booking.start <= now,
     )
@@ -127,8 +144,12 @@ def is_suspended(organization_id: int, now: datetime) -> bool:
 
 def check_suspension(req: BookingRequest):
     if is_suspended(req.organization.id, req.now):
-        return _violation("suspended", _("Your organization is suspended from new bookings after repeated "
-                                         "no-shows."), None, status=403)
+        return _violation(
+            "suspended",
+            _("Your organization is suspended from new bookings after repeated no-shows."),
+            None,
+            status=403,
+        )
 
 
 def active_spans(resource_id: int, start: datetime, end: datetime, exclude_id: int | None = None):

@@ -12,7 +12,7 @@ def minute_to_hhmm(minute: int) -> str:
 
 
 def hhmm_to_minute(text: str) -> int | None:
-    """"HH:MM" → minutes from midnight; "24:00" is the end of the day. None if malformed."""
+    """ "HH:MM" → minutes from midnight; "24:00" is the end of the day. None if malformed."""
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":
         return None
     hh, mm = text[:2], text[3:]

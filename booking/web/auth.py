@@ -29,8 +29,9 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr or "unknown",
-                                         now_utc())
+            user = accounts.authenticate(
+                form.email.data, form.password.data, request.remote_addr or "unknown", now_utc()
+            )
         except RateLimited as exc:
             form.password.errors.append(exc.message)
             return render_template("login.html", form=form), 429

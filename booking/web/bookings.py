@@ -12,7 +12,7 @@ from ..models import Booking, Resource
 from ..models.enums import BookingStatus, Role
 from ..services import accounts, policy
 from ..services import bookings as booking_service
-from ..services.clock import local_day_span, local_date, now_utc
+from ..services.clock import local_date, local_day_span, now_utc
 from ..services.errors import DomainError, ValidationFailed
 from . import bp
 
@@ -33,16 +33,21 @@ def my_bookings():
     tab = request.args.get("tab", "upcoming")
     if tab not in TABS:
         tab = "upcoming"
-    stmt = select(Booking).where(Booking.organization_id == current_user.organization_id,
-                                 Booking.status.in_(TABS[tab]))
+    stmt = select(Booking).where(Booking.organization_id == current_user.organization_id, Booking.status.in_(TABS[tab]))
     order = Booking.start.asc() if tab in ("upcoming", "pending", "approved") else Booking.start.desc()
     page = max(1, request.args.get("page", 1, type=int) or 1)
     pagination = db.paginate(stmt.order_by(order, Booking.id), page=page, per_page=PER_PAGE, error_out=False)
     token = accounts.calendar_token_of(current_user)
     feed = url_for("calendar.user_feed", token=token, _external=True) if token else None
-    return render_template("bookings.html", tab=tab, tabs=list(TABS), pagination=pagination, feed=feed,
-                           webcal=feed.replace("https://", "webcal://").replace("http://", "webcal://")
-                           if feed else None, now=now_utc())
+    return render_template(
+        "bookings.html",
+        tab=tab,
+        tabs=list(TABS),
+        pagination=pagination,
+        feed=feed,
+        webcal=feed.replace("https://", "webcal://").replace("http://", "webcal://") if feed else None,
+        now=now_utc(),
+    )
 
 
 def _booking_for_action(booking_id: int) -> Booking:
@@ -122,23 +127,40 @@ def approvals():
     if current_user.role not in (Role.org_admin, Role.operator):
         abort(403)
     own = select(Resource.id).where(Resource.organization_id == current_user.organization_id)
-    pending = db.session.scalars(
-        select(Booking).where(Booking.resource_id.in_(own), Booking.status == S.pending)
-        .order_by(Booking.created_at, Booking.id)
-    ).unique().all()
+    pending = (
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.resource_id.in_(own), Booking.status == S.pending)
+            .order_by(Booking.created_at, Booking.id)
+        )
+        .unique()
+        .all()
+    )
     now = now_utc()
     today_start, today_end = local_day_span(local_date(now))
-    today = db.session.scalars(
-        select(Booking).where(
-            Booking.resource_id.in_(own),
-            Booking.status.in_((S.approved, S.in_use)),
-            Booking.start < today_end + timedelta(hours=1),
-            Booking.end > today_start,
-        ).order_by(Booking.start)
-    ).unique().all()
+    today = (
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.resource_id.in_(own),
+                Booking.status.in_((S.approved, S.in_use)),
+                Booking.start < today_end + timedelta(hours=1),
+                Booking.end > today_start,
+            )
+            .order_by(Booking.start)
+        )
+        .unique()
+        .all()
+    )
     partners = {b.id: booking_service.is_partner_sme(b.organization, b.resource.organization_id) for b in pending}
-    return render_template("approvals.html", pending=pending, today=today, partners=partners, now=now,
-                           deadline=booking_service.decision_deadline)
+    return render_template(
+        "approvals.html",
+        pending=pending,
+        today=today,
+        partners=partners,
+        now=now,
+        deadline=booking_service.decision_deadline,
+    )
 
 
 def _staff_action(action, booking_id: int, success: str):

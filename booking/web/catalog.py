@@ -34,14 +34,22 @@ def catalog():
         start, end = local_day_span(form.day.data)
         matching = free_between(list(db.session.scalars(stmt).unique()), start, end)
         total = len(matching)
-        items = matching[(page - 1) * PER_PAGE: page * PER_PAGE]
+        items = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
     else:
         pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
         items, total = pagination.items, pagination.total
     pages = max(1, -(-total // PER_PAGE))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("catalog.html", form=form, items=items, total=total, page=page, pages=pages,
-                           args=args, today=local_date(now_utc()))
+    return render_template(
+        "catalog.html",
+        form=form,
+        items=items,
+        total=total,
+        page=page,
+        pages=pages,
+        args=args,
+        today=local_date(now_utc()),
+    )
 
 
 def _week_start(value: str | None, resource: Resource) -> date:
@@ -68,11 +76,13 @@ def week_view(resource: Resource, monday: date, now) -> list[dict]:
     for offset in range(7):
         day = monday + timedelta(days=offset)
         d_start, d_end = local_day_span(day)
-        days.append({
-            "date": day,
-            "free": [f for f in result["free"] if f["start"] < d_end and f["end"] > d_start],
-            "busy": [b for b in result["busy"] if b["start"] < d_end and b["end"] > d_start],
-        })
+        days.append(
+            {
+                "date": day,
+                "free": [f for f in result["free"] if f["start"] < d_end and f["end"] > d_start],
+                "busy": [b for b in result["busy"] if b["start"] < d_end and b["end"] > d_start],
+            }
+        )
     return days
 
 
@@ -81,11 +91,17 @@ def _render_resource(resource: Resource, form: BookingRequestForm, status: int =
     now = now_utc()
     cert = resource.certificate_valid_until
     return render_template(
-        "resource.html", resource=resource, form=form, days=week_view(resource, monday, now), monday=monday,
+        "resource.html",
+        resource=resource,
+        form=form,
+        days=week_view(resource, monday, now),
+        monday=monday,
         opening_hours=grouped_opening_hours(resource),
-        prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7),
-        can_request=policy.can_request_bookings(current_user), can_manage=policy.can_manage_resource(
-            current_user, resource), cert_expired=bool(cert and cert < local_date(now)),
+        prev_week=monday - timedelta(days=7),
+        next_week=monday + timedelta(days=7),
+        can_request=policy.can_request_bookings(current_user),
+        can_manage=policy.can_manage_resource(current_user, resource),
+        cert_expired=bool(cert and cert < local_date(now)),
         cert_soon=bool(cert and local_date(now) <= cert <= local_date(now) + timedelta(days=30)),
         is_partner=booking_service.is_partner_sme(current_user.organization, resource.organization_id),
     ), status
@@ -125,8 +141,9 @@ def request_resource(resource_id: int):
         return _render_resource(resource, form, 422)
     start, end = form.interval()
     try:
-        booking = booking_service.request_booking(current_user, resource.id, start, end, form.purpose.data,
-                                                  form.sample_description.data, now_utc())
+        booking = booking_service.request_booking(
+            current_user, resource.id, start, end, form.purpose.data, form.sample_description.data, now_utc()
+        )
     except DomainError as exc:
         db.session.rollback()
         form.attach_error(exc)
@@ -137,5 +154,3 @@ def request_resource(resource_id: int):
     else:
         flash(_("Request sent. The owner decides within 48 hours."), "success")
     return redirect(url_for("web.my_bookings"))
-
-

@@ -1,9 +1,10 @@
+import re
 from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import labels
 from ..models.enums import ResourceKind
@@ -54,9 +55,11 @@ class BookingRequestForm(FlaskForm):
     """A booking request on a resource's page. Times are local wall-clock times; datasets take whole days."""
 
     day = DateField(_l("Date"), validators=[DataRequired()])
-    start_time = StringField(_l("From"), validators=[Optional(), Regexp(HHMM, message=_l("Use HH:MM."))])
-    end_time = StringField(_l("To"), validators=[Optional(), Regexp(HHMM, message=_l("Use HH:MM."))])
-    last_day = DateField(_l("Last day"), validators=[Optional()])
+    # Required for every kind but datasets, so checked by the inline validators below: an Optional() here would stop
+    # the chain on an empty value before they run.
+    start_time = StringField(_l("Start time"))
+    end_time = StringField(_l("End time"))
+    last_day = DateField(_l("Last day"))
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
     sample_description = TextAreaField(_l("Sample"), validators=[Optional(), Length(max=2000)])
 
@@ -69,13 +72,19 @@ class BookingRequestForm(FlaskForm):
     def is_dataset(self) -> bool:
         return self.resource is not None and self.resource.kind == ResourceKind.dataset
 
+    def _time_of_day(self, field, missing) -> None:
+        if self.is_dataset:
+            return
+        if not field.data:
+            raise ValidationError(missing)
+        if not re.match(HHMM, field.data):
+            raise ValidationError(_l("Use HH:MM."))
+
     def validate_start_time(self, field):
-        if not self.is_dataset and not field.data:
-            raise ValidationError(_l("Choose a start time."))
+        self._time_of_day(field, _l("Choose a start time."))
 
     def validate_end_time(self, field):
-        if not self.is_dataset and not field.data:
-            raise ValidationError(_l("Choose an end time."))
+        self._time_of_day(field, _l("Choose an end time."))
 
     def validate_last_day(self, field):
         if self.is_dataset and (field.data is None or (self.day.data and field.data < self.day.data)):
@@ -93,8 +102,9 @@ class BookingRequestForm(FlaskForm):
             self.last_day.data = (end - timedelta(microseconds=1)).date()
         else:
             self.start_time.data = start.strftime("%H:%M")
-            self.end_time.data = "24:00" if end.date() > start.date() and end.time() == time(0) else end.strftime(
-                "%H:%M")
+            self.end_time.data = (
+                "24:00" if end.date() > start.date() and end.time() == time(0) else end.strftime("%H:%M")
+            )
 
     def interval(self) -> tuple[datetime, datetime]:
         day = self.day.data
@@ -104,9 +114,12 @@ class BookingRequestForm(FlaskForm):
 
     def attach_error(self, exc) -> None:
         """Show a rule's error beside the field it concerns (SPEC §2.2 codes name start or end)."""
-        targets = {"start": self.start_time if not self.is_dataset else self.day,
-                   "end": self.end_time if not self.is_dataset else self.last_day,
-                   "purpose": self.purpose, "sample_description": self.sample_description}
+        targets = {
+            "start": self.start_time if not self.is_dataset else self.day,
+            "end": self.end_time if not self.is_dataset else self.last_day,
+            "purpose": self.purpose,
+            "sample_description": self.sample_description,
+        }
         placed = False
         for name, message in (exc.fields or {}).items():
             field = targets.get(name)
@@ -121,5 +134,4 @@ def _instant(day, hhmm: str) -> datetime:
     hours, minutes = int(hhmm[:2]), int(hhmm[3:])
     if hours == 24:
         return local_midnight(day + timedelta(days=1))
-    return datetime.combine(day, time(hours, minutes), tzinfo=platform_tz()).astimezone(
-        local_midnight(day).tzinfo)
+    return datetime.combine(day, time(hours, minutes), tzinfo=platform_tz()).astimezone(local_midnight(day).tzinfo)

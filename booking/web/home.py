@@ -15,9 +15,7 @@ def headline_figures() -> dict:
         "resources": count(select(func.count(Resource.id)).where(Resource.status != ResourceStatus.retired)),
         "providers": count(select(func.count(func.distinct(Resource.organization_id)))),
         "smes": count(select(func.count(Organization.id)).where(Organization.kind == OrgKind.sme)),
-        "partnerships": count(
-            select(func.count(Partnership.id)).where(Partnership.status == PartnershipStatus.active)
-        ),
+        "partnerships": count(select(func.count(Partnership.id)).where(Partnership.status == PartnershipStatus.active)),
         "completed": count(select(func.count(Booking.id)).where(Booking.status == BookingStatus.completed)),
     }
 
