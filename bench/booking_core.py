@@ -11,6 +11,7 @@ and answered 304 to a conditional request.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -122,10 +123,18 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
+        url, schema = f"sqlite:///{tmp}/bench.sqlite", None
+        if args.database_url:
+            # A schema of its own, dropped at the end: the benchmark never touches the database's other tables.
+            schema = f"bench_{os.getpid()}"
+            admin = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "SECRET_KEY": "bench"})
+            with admin.app_context():
+                db.session.execute(text(f"CREATE SCHEMA {schema}"))
+                db.session.commit()
+            separator = "&" if "?" in args.database_url else "?"
+            url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
         with app.app_context():
-            db.drop_all()
             db.create_all()
             print(f"Filling one resource with {args.bookings} bookings on {db.engine.dialect.name}…", flush=True)
             resource_id, first, last = build(args.bookings)
@@ -160,9 +169,12 @@ def main() -> None:
             rounds = feed_rounds if before else args.rounds
             median, p95, statements = measure(client, feed, extra, engine, rounds, before)
             print(f"{name:40} {median:10.2f} {p95:8.2f} {statements:15d}")
-        if args.database_url:
+        if schema:
             with app.app_context():
-                db.drop_all()
+                db.engine.dispose()
+            with admin.app_context():
+                db.session.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                db.session.commit()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,12 @@ from .converters import IdConverter
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """config → extensions → blueprints → error handlers → CLI. No side effects beyond the instance secret."""
     app = Flask(
@@ -77,6 +83,15 @@ def register_request_hooks(app: Flask) -> None:
         # Safe methods only read: on SQLite they begin a plain (shared) transaction; see booking.database.
         if request.method in ("GET", "HEAD", "OPTIONS"):
             request.environ["booking.write_token"] = database.write_intent.set(False)
+
+    @app.after_request
+    def security_headers(response):
+        # No inline script or style anywhere, so the policy can forbid both.
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     @app.teardown_request
     def reset_write_intent(exc=None):

@@ -202,3 +202,27 @@ def test_wrong_or_rotated_token_is_404(client, factory, api):
     requester_api.post("/me/calendar-token")
     assert client.get(feed).status_code == 404
     assert client.get("/calendar/resources/999999.ics").status_code == 404
+
+
+def test_booking_mails_carry_the_same_event_request_on_approval_cancel_on_cancellation(client, factory, api):
+    from sqlalchemy import select
+
+    from booking.models import OutboxMail
+
+    resource, requester, requester_api, operator_api, feed = _setup(factory, api)
+    day = next_weekday(3)
+    booking = requester_api.post("/bookings", json={"resource_id": resource.id, "start": local(day, 9).isoformat(),
+                                                    "end": local(day, 10).isoformat()}).get_json()
+    operator_api.post(f"/bookings/{booking['id']}/approve", json={})
+    operator_api.post(f"/bookings/{booking['id']}/cancel", json={"note": "设备故障"})
+    mails = db.session.scalars(
+        select(OutboxMail).where(OutboxMail.to == requester.email).order_by(OutboxMail.id)).all()
+    invites = [(m.ics_method, icalendar.Calendar.from_ical(m.ics)) for m in mails if m.ics]
+    assert [method for method, _ in invites] == ["REQUEST", "CANCEL"]
+    (feed_event,) = _events(client.get(feed).data)
+    events = [cal.walk("VEVENT")[0] for _, cal in invites]
+    assert {str(e["UID"]) for e in events} == {str(feed_event["UID"])}
+    assert str(invites[0][1]["METHOD"]) == "REQUEST" and str(events[0]["STATUS"]) == "CONFIRMED"
+    assert str(invites[1][1]["METHOD"]) == "CANCEL" and str(events[1]["STATUS"]) == "CANCELLED"
+    assert int(events[0]["SEQUENCE"]) < int(events[1]["SEQUENCE"]) == int(feed_event["SEQUENCE"])
+    assert vobject.readOne(mails[-1].ics).vevent.uid.value == str(feed_event["UID"])

@@ -262,3 +262,30 @@ def test_dataset_request_takes_whole_days(app, factory):
     booking = db.session.scalars(select(Booking)).one()
     assert (booking.start, booking.end) == (local(first), local(first + timedelta(days=3)))
     assert booking.status == BookingStatus.approved
+
+
+def test_notifications_page_lists_mine_with_unread_count_and_marks_read(app, factory):
+    provider, _, operator = factory.make_provider()
+    resource = factory.make_resource(provider, name="光谱仪")
+    sme = _sme(factory)
+    client = sign_in(app, sme)
+    post_form(client, f"/resources/{resource.id}", f"/resources/{resource.id}",
+              {"day": next_weekday(3).isoformat(), "start_time": "09:00", "end_time": "10:00", "purpose": "x"})
+    staff = sign_in(app, operator)
+    html = staff.get("/notifications").get_data(as_text=True)
+    assert "光谱仪" in html and 'class="count"' in html
+    assert "光谱仪" not in client.get("/notifications").get_data(as_text=True)
+    post_form(staff, "/notifications", "/notifications/read-all", {})
+    assert 'class="count"' not in staff.get("/notifications").get_data(as_text=True)
+
+
+def test_pages_send_security_headers_and_no_inline_script(client):
+    response = client.get("/login")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html and " style=" not in html
+    cookie = client.get_cookie("session")
+    assert cookie is None or cookie.http_only
