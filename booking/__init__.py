@@ -8,7 +8,6 @@ from .config import load_config
 from .converters import IdConverter
 from .extensions import babel, csrf, db, login_manager, migrate
 
-
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
