@@ -1,4 +1,4 @@
-"""flask commands: create-admin, demo, scheduler run|tick."""
+"""flask commands: create-admin, demo, scheduler run|tick, backup, restore."""
 
 import click
 from flask import Flask
@@ -7,9 +7,11 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from .backup import register_backup_commands
     from .scheduler import register as register_scheduler
 
     register_scheduler(app)
+    register_backup_commands(app)
 
     @app.cli.command("create-admin")
     @click.argument("email")
