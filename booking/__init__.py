@@ -6,7 +6,7 @@ from flask_login import current_user
 from . import database
 from .config import load_config
 from .converters import IdConverter
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     login_manager.init_app(app)
     login_manager.login_view = "web.login"

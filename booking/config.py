@@ -47,6 +47,10 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # Every sign-in attempt (right or wrong) per client address, on top of the failure limit above.
+    SIGNIN_RATE_LIMIT = "30 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
     # Where links in e-mails and calendar feeds point; empty means the address of the current request.
     BASE_URL = ""
 

@@ -1,5 +1,7 @@
 """The unbound extension objects; ``create_app`` binds them."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,3 +24,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = PlatformBabel()
+# Request-rate limits on sign-in (memory by default; BOOKING_RATELIMIT_STORAGE_URI=redis://… shares them between
+# processes). The rule of SPEC §3 — 429 after 10 failures a minute — is counted in the database by
+# services.accounts, so it holds across processes whatever this storage is.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

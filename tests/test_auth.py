@@ -213,3 +213,19 @@ def test_notifications_are_the_users_own_newest_first_and_can_be_read(api, facto
     operator_api.post(f"/bookings/{booking['id']}/approve", json={"note": "ok"})
     approved = sme_api.get("/notifications").get_json()["items"]
     assert [n["kind"] for n in approved] == ["approved"]
+
+
+def test_sign_in_attempts_per_client_address_are_rate_limited(app, client, factory):
+    app.config["SIGNIN_RATE_LIMIT"] = "3 per minute"
+    user = factory.make_user()
+    for _ in range(3):
+        assert client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD}).status_code == 201
+    response = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    elsewhere = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": user.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    assert elsewhere.status_code == 201

@@ -1,10 +1,10 @@
 """Tokens, the signed-in user and their notifications (SPEC §3, §6)."""
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Notification
 from ..services import accounts
 from ..services.clock import iso, now_utc
@@ -20,6 +20,7 @@ def client_address() -> str:
 
 
 @bp.post("/auth/tokens")
+@limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"])
 def create_token():
     body = parse_body(TokenRequest)
     now = now_utc()

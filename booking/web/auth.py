@@ -1,10 +1,10 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..services import accounts
 from ..services.clock import now_utc
 from ..services.errors import RateLimited
@@ -23,6 +23,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"])
 def login():
     form = LoginForm()
     if request.method == "GET":
