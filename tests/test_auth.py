@@ -2,6 +2,7 @@
 the generated secret key; the calendar token; notifications are the user's own."""
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -229,3 +230,34 @@ def test_sign_in_attempts_per_client_address_are_rate_limited(app, client, facto
         environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
     assert elsewhere.status_code == 201
+
+
+def test_sign_in_limits_are_shared_between_processes_through_redis(db_url, factory):
+    """Two application instances (as two server processes) count one client's attempts together."""
+    import uuid
+
+    import pytest
+    import redis
+
+    from .conftest import _dispose, make_app
+
+    url = os.environ.get("BOOKING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"Redis not reachable at {url}; set BOOKING_TEST_REDIS_URL to run this test")
+    user = factory.make_user()
+    config = {
+        "RATELIMIT_STORAGE_URI": url,
+        "SIGNIN_RATE_LIMIT": "4 per minute",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    apps = [make_app(db_url, **config), make_app(db_url, **config)]
+    first, second = (a.test_client() for a in apps)
+    body = {"email": user.email, "password": PASSWORD}
+    statuses = [c.post("/api/v1/auth/tokens", json=body).status_code for c in (first, second, first, second)]
+    assert statuses == [201, 201, 201, 201]
+    assert second.post("/api/v1/auth/tokens", json=body).status_code == 429
+    assert first.post("/api/v1/auth/tokens", json=body).status_code == 429
+    for a in apps:
+        _dispose(a)
