@@ -38,7 +38,17 @@ def register_cli(app: Flask) -> None:
         if if_empty and not database_is_empty():
             click.echo("The database already holds data; demo not loaded.")
             return
-        load_demo(progress=click.echo)
+        state = {}
+
+        def bar(done: int, total: int) -> None:
+            if "bar" not in state:
+                state["bar"] = click.progressbar(length=total, label="Bookings by resource", show_pos=True)
+                state["bar"].__enter__()
+            state["bar"].update(done - state["bar"].pos)
+            if done >= total:
+                state["bar"].__exit__(None, None, None)
+
+        load_demo(progress=click.echo, bar=bar)
         db.session.commit()
         click.echo(
             "Demo loaded. Sign in as admin@demo.example, province@, city@, provider@, operator@, sme@ or "

@@ -56,7 +56,9 @@ def _user(email, name, role, org):
     )
 
 
-def load_demo(progress=print) -> None:
+def load_demo(progress=print, bar=None) -> None:
+    """The sign-ins of SPEC §7 and their organizations, then the program's year (``booking.demo_year``).
+    ``bar(done, total)`` follows the slow part."""
     now = now_utc()
     progress("Organizations…")
     accounts.ensure_platform_admin("admin@demo.example", PASSWORD)
@@ -239,3 +241,9 @@ def load_demo(progress=print) -> None:
         except DomainError:
             continue
     progress(f"{made} bookings requested.")
+    db.session.flush()
+    progress("A year of the program across every 市州…")
+    from .demo_year import load_year
+
+    made = load_year(now, bar)
+    progress("{organizations} organizations, {resources} resources, {bookings} bookings over the year.".format(**made))

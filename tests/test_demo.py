@@ -1,0 +1,90 @@
+"""The demo program (SPEC §7): the sign-ins of every role and a year of the program across all 14 市州."""
+
+import pytest
+from sqlalchemy import func, select
+
+from booking.extensions import db
+from booking.models import Booking, Organization, Partnership, Resource, User
+from booking.models.enums import BookingStatus, OrgKind, Role
+from booking.services.policy import are_partners
+
+
+@pytest.fixture
+def demo(app, runner, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the demo load is shown once, on SQLite")
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_has_one_sign_in_per_role_with_the_demo_password(demo, client):
+    roles = {
+        "admin@demo.example": Role.platform_admin,
+        "province@demo.example": Role.province_reviewer,
+        "city@demo.example": Role.city_regulator,
+        "provider@demo.example": Role.org_admin,
+        "operator@demo.example": Role.operator,
+        "sme@demo.example": Role.org_admin,
+        "sme2@demo.example": Role.org_admin,
+    }
+    for email, role in roles.items():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user.role == role, email
+        response = client.post("/api/v1/auth/tokens", json={"email": email, "password": "demo12345"})
+        assert response.status_code == 201, email
+    city = db.session.scalar(select(User).where(User.email == "city@demo.example"))
+    provider = db.session.scalar(select(User).where(User.email == "provider@demo.example"))
+    sme = db.session.scalar(select(User).where(User.email == "sme@demo.example"))
+    sme2 = db.session.scalar(select(User).where(User.email == "sme2@demo.example"))
+    assert city.organization.city == "430200"
+    assert provider.organization.kind == OrgKind.lead_enterprise and provider.organization.city == "430200"
+    assert are_partners(provider.organization_id, sme.organization_id)
+    assert not are_partners(provider.organization_id, sme2.organization_id)
+
+
+def test_demo_year_covers_every_city_with_a_realistic_year(demo):
+    count = lambda stmt: db.session.scalar(stmt)  # noqa: E731
+    leads = db.session.scalars(select(Organization).where(Organization.kind == OrgKind.lead_enterprise)).all()
+    assert len(leads) == 15
+    assert sum(1 for o in leads if o.city == "430100") == 2
+    assert {o.city for o in leads} == {
+        "430100",
+        "430200",
+        "430300",
+        "430400",
+        "430500",
+        "430600",
+        "430700",
+        "430800",
+        "430900",
+        "431000",
+        "431100",
+        "431200",
+        "431300",
+        "433100",
+    }
+    assert 75 <= count(select(func.count(Organization.id)).where(Organization.kind == OrgKind.sme)) <= 85
+    assert 100 <= count(select(func.count(Resource.id))) <= 140
+    assert count(select(func.count(Partnership.id))) >= 40
+    statuses = dict(db.session.execute(select(Booking.status, func.count(Booking.id)).group_by(Booking.status)).all())
+    assert statuses[BookingStatus.completed] > 5000
+    for status in (
+        BookingStatus.cancelled,
+        BookingStatus.no_show,
+        BookingStatus.rejected,
+        BookingStatus.expired,
+        BookingStatus.pending,
+        BookingStatus.approved,
+    ):
+        assert statuses.get(status, 0) > 0, status
+    rated = count(select(func.count(Booking.id)).where(Booking.rating.is_not(None)))
+    assert rated > 1000
+    weekend = [b for b in db.session.scalars(select(Booking.start).limit(2000)) if b.weekday() == 6]
+    assert len(weekend) < 20
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date()
+    expired = count(select(func.count(Resource.id)).where(Resource.certificate_valid_until < today))
+    assert expired >= 1
+    assert "bookings over the year" in demo
