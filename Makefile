@@ -38,12 +38,12 @@ test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check booking tests bench
-	$(BIN)/ruff format --check booking tests bench
+	$(BIN)/ruff check booking tests bench docs
+	$(BIN)/ruff format --check booking tests bench docs
 
 format: install
-	$(BIN)/ruff format booking tests bench
-	$(BIN)/ruff check --fix booking tests bench
+	$(BIN)/ruff format booking tests bench docs
+	$(BIN)/ruff check --fix booking tests bench docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

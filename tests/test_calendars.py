@@ -211,12 +211,13 @@ def test_booking_mails_carry_the_same_event_request_on_approval_cancel_on_cancel
 
     resource, requester, requester_api, operator_api, feed = _setup(factory, api)
     day = next_weekday(3)
-    booking = requester_api.post("/bookings", json={"resource_id": resource.id, "start": local(day, 9).isoformat(),
-                                                    "end": local(day, 10).isoformat()}).get_json()
+    booking = requester_api.post(
+        "/bookings",
+        json={"resource_id": resource.id, "start": local(day, 9).isoformat(), "end": local(day, 10).isoformat()},
+    ).get_json()
     operator_api.post(f"/bookings/{booking['id']}/approve", json={})
     operator_api.post(f"/bookings/{booking['id']}/cancel", json={"note": "设备故障"})
-    mails = db.session.scalars(
-        select(OutboxMail).where(OutboxMail.to == requester.email).order_by(OutboxMail.id)).all()
+    mails = db.session.scalars(select(OutboxMail).where(OutboxMail.to == requester.email).order_by(OutboxMail.id)).all()
     invites = [(m.ics_method, icalendar.Calendar.from_ical(m.ics)) for m in mails if m.ics]
     assert [method for method, _ in invites] == ["REQUEST", "CANCEL"]
     (feed_event,) = _events(client.get(feed).data)

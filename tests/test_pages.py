@@ -269,8 +269,12 @@ def test_notifications_page_lists_mine_with_unread_count_and_marks_read(app, fac
     resource = factory.make_resource(provider, name="光谱仪")
     sme = _sme(factory)
     client = sign_in(app, sme)
-    post_form(client, f"/resources/{resource.id}", f"/resources/{resource.id}",
-              {"day": next_weekday(3).isoformat(), "start_time": "09:00", "end_time": "10:00", "purpose": "x"})
+    post_form(
+        client,
+        f"/resources/{resource.id}",
+        f"/resources/{resource.id}",
+        {"day": next_weekday(3).isoformat(), "start_time": "09:00", "end_time": "10:00", "purpose": "x"},
+    )
     staff = sign_in(app, operator)
     html = staff.get("/notifications").get_data(as_text=True)
     assert "光谱仪" in html and 'class="count"' in html

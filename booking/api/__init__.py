@@ -158,4 +158,4 @@ def ok(payload, status: int = 200):
     return jsonify(payload), status
 
 
-from . import auth, bookings, openapi, organizations, resources  # noqa: E402,F401
+from . import auth, bookings, openapi, organizations, resources, stats  # noqa: E402,F401

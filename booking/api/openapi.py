@@ -314,6 +314,73 @@ def response_schemas() -> dict:
                 },
             }
         ),
+        **stats_schemas(),
+    }
+
+
+def stats_schemas() -> dict:
+    """The figures of SPEC §5 (``booking.services.metrics``, ``booking.services.program``)."""
+    hours = {"type": "number", "minimum": 0, "description": "hours, 2 decimals"}
+    rate = {"type": ["number", "null"], "minimum": 0, "description": "null when its divisor is 0"}
+    count = {"type": "integer", "minimum": 0}
+    figures = {
+        **dict.fromkeys(
+            ("open_hours", "rated_hours", "effective_hours", "external_hours", "sme_hours", "partner_sme_hours"), hours
+        ),
+        **dict.fromkeys(("utilization_rate", "open_utilization_rate", "sharing_rate"), rate),
+        **dict.fromkeys(
+            ("orgs_served", "smes_served", "requests", "approved", "rejected", "cancelled", "expired", "no_shows"),
+            count,
+        ),
+        "approval_rate": rate,
+        "median_response_hours": {"type": ["number", "null"]},
+        "revenue": MONEY,
+        "sme_savings": {"type": "number", "description": "CNY"},
+        "satisfaction": obj(
+            {
+                "mean": {"type": ["number", "null"], "minimum": 1, "maximum": 5},
+                "counts": obj({str(score): count for score in range(1, 6)}),
+            }
+        ),
+    }
+    key = {
+        "anyOf": [ID, {"type": "string"}, {"type": "null"}],
+        "description": "resource or organization id, city code, enum value or YYYY-MM; null for resources "
+        "without a metrology field",
+    }
+    program_figures = {
+        "target_lead_enterprises": count,
+        "active_lead_enterprises": count,
+        "partner_smes": count,
+        "shared_resources": count,
+        "effective_hours": hours,
+        "external_hours": hours,
+    }
+    return {
+        "UsageFigures": obj(figures),
+        "Usage": obj(
+            {
+                "rows": {"type": "array", "items": obj({"key": key, "label": TEXT, **figures})},
+                "totals": ref("UsageFigures"),
+            }
+        ),
+        "Program": obj(
+            {
+                "year": {"type": "integer"},
+                "cities": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            "city": CITY,
+                            "name": TEXT,
+                            **program_figures,
+                            "report_status": {"type": "string", "enum": ["missing", "draft", "submitted"]},
+                        }
+                    ),
+                },
+                "totals": obj({**program_figures, "reports_submitted": count}),
+            }
+        ),
     }
 
 
@@ -477,6 +544,26 @@ def operations() -> dict[str, dict[str, dict]]:
                 "Mark one of one's notifications read.",
                 {200: answer("The notification.", ref("Notification"))},
                 errors=(403, 404),
+            )
+        },
+        "/stats/usage": {
+            "get": operation(
+                "stats_usage",
+                "stats",
+                "The figures of SPEC §5 for a period of at most three years, grouped, in the caller's scope.",
+                {200: answer("A row per group and the totals.", ref("Usage"))},
+                query=s.UsageQuery,
+                errors=(403,),
+            )
+        },
+        "/stats/program": {
+            "get": operation(
+                "stats_program",
+                "stats",
+                "The partner program's figures per city for a year (regulators and administrators).",
+                {200: answer("A row per city and the province's totals.", ref("Program"))},
+                query=s.ProgramQuery,
+                errors=(403,),
             )
         },
         "/organizations": {

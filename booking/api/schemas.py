@@ -222,3 +222,15 @@ class PeriodQuery(Query):
 
 class NotificationFilters(Page):
     unread: Literal["true", "false", "1", "0"] | None = None
+
+
+class UsageQuery(Query):
+    from_: Annotated[InstantOrDay, Field(alias="from")]
+    to: InstantOrDay
+    group_by: Literal["resource", "organization", "city", "industry", "kind", "field", "month"] = "resource"
+    city: CityCode | None = None
+    organization_id: Id | None = None
+
+
+class ProgramQuery(Query):
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None

@@ -1,18 +1,22 @@
 """The models, one file per aggregate."""
 
+from .audit import AuditEntry
 from .booking import Booking, BookingHistory
 from .job_run import JobRun
 from .notification import Notification
 from .organization import Organization, Partnership
 from .outbox import MailStatus, OutboxMail
+from .report import CityReport
 from .resource import Blackout, OpeningHours, Resource
 from .user import ApiToken, LoginFailure, User
 
 __all__ = [
     "ApiToken",
+    "AuditEntry",
     "Blackout",
     "Booking",
     "BookingHistory",
+    "CityReport",
     "JobRun",
     "LoginFailure",
     "MailStatus",

@@ -122,6 +122,11 @@ UNAVAILABLE_RESOURCE_STATUSES = (ResourceStatus.retired, ResourceStatus.faulty, 
 PROVIDER_KINDS = (OrgKind.lead_enterprise, OrgKind.metrology_institute, OrgKind.testing_center)
 
 
+class ReportStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+
+
 class NotificationKind(StrEnum):
     request_received = "request_received"
     approved = "approved"

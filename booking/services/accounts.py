@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import ApiToken, LoginFailure, Organization, User
 from ..models.enums import OrgKind, Role
-from . import policy
+from . import audit, policy
 from .errors import Conflict, Forbidden, RateLimited, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 8
@@ -68,6 +68,7 @@ def create_user(actor: User | None, data: dict) -> User:
     )
     db.session.add(user)
     db.session.flush()
+    audit.record(actor, "user.create", "user", user.id, {"email": user.email, "role": role, "organization_id": org.id})
     return user
 
 
@@ -81,6 +82,7 @@ def ensure_platform_admin(email: str, password: str) -> tuple[User, bool]:
     user = user_by_email(email)
     if user is not None:
         set_password(user, password)
+        audit.record(None, "user.password_reset", "user", user.id, {"email": user.email, "by": "command line"})
         return user, False
     org = db.session.scalar(select(Organization).where(Organization.name == PLATFORM_ORG_NAME))
     if org is None:

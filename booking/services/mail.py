@@ -242,4 +242,7 @@ def requeue_mail(actor: User, mail: OutboxMail, now: datetime) -> OutboxMail:
         mail.status = MailStatus.queued
         mail.attempts = 0
         mail.next_attempt_at = now
+        from . import audit
+
+        audit.record(actor, "mail.requeue", "mail", mail.id, {"to": mail.to}, now)
     return mail

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Organization, Partnership, User
 from ..models.enums import OrgKind, PartnershipStatus
-from . import policy
+from . import audit, policy
 from .clock import local_date
 from .errors import Conflict, Forbidden, ValidationFailed
 
@@ -66,6 +66,7 @@ def create_organization(actor: User, data: dict) -> Organization:
     org = Organization(**data)
     db.session.add(org)
     db.session.flush()
+    audit.record(actor, "organization.create", "organization", org.id, {"name": org.name, "kind": org.kind})
     return org
 
 
@@ -84,9 +85,12 @@ def update_organization(actor: User, org: Organization, data: dict) -> Organizat
         raise Conflict(
             _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
         )
+    changed = sorted(k for k, v in data.items() if getattr(org, k) != v)
     for key, value in data.items():
         setattr(org, key, value)
     db.session.flush()
+    if changed:
+        audit.record(actor, "organization.update", "organization", org.id, {"fields": changed})
     return org
 
 
@@ -133,6 +137,14 @@ def create_partnership(
     )
     db.session.add(p)
     db.session.flush()
+    audit.record(
+        actor,
+        "partnership.create",
+        "partnership",
+        p.id,
+        {"provider_id": provider_id, "sme_id": sme_id, "cooperation": p.cooperation},
+        now,
+    )
     return p
 
 
@@ -148,4 +160,5 @@ def update_partnership(actor: User, p: Partnership, data: dict, now: datetime) -
         p.ended_on = local_date(now) if p.status == PartnershipStatus.ended else None
     p.updated_at = now
     db.session.flush()
+    audit.record(actor, "partnership.update", "partnership", p.id, {"fields": sorted(data)}, now)
     return p

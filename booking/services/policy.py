@@ -109,9 +109,14 @@ def can_manage_resource(user: User, resource: Resource) -> bool:
 
 
 def can_create_resource_for(user: User, organization: Organization) -> bool:
-    if organization.kind in (OrgKind.sme, OrgKind.regulator) and not is_platform_admin(user):
-        return False
-    return is_platform_admin(user) or (user.role == Role.org_admin and user.organization_id == organization.id)
+    """The owner's org_admin, or a platform admin; whether the owner may share at all is a rule of the service."""
+    if is_platform_admin(user):
+        return True
+    return (
+        user.role == Role.org_admin
+        and user.organization_id == organization.id
+        and organization.kind not in (OrgKind.sme, OrgKind.regulator)
+    )
 
 
 def can_operate_resource(user: User, resource: Resource) -> bool:

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Blackout, Booking, OpeningHours, Organization, Resource, User
-from ..models.enums import ACTIVE_STATUSES, BookingStatus, NotificationKind, ResourceKind, ResourceStatus
-from . import policy
+from ..models.enums import ACTIVE_STATUSES, BookingStatus, NotificationKind, OrgKind, ResourceKind, ResourceStatus
+from . import audit, policy
 from .bookings import _record, _when
 from .clock import iso
 from .errors import Conflict, Forbidden, ValidationFailed
@@ -46,6 +46,11 @@ def _check_rules(r: Resource) -> None:
 def create_resource(actor: User, organization: Organization, data: dict, now: datetime) -> Resource:
     if not policy.can_create_resource_for(actor, organization):
         raise Forbidden(_("Only the owner's administrator can publish resources."))
+    if organization.kind in (OrgKind.sme, OrgKind.regulator):
+        raise ValidationFailed(
+            _("Only lead enterprises, metrology institutes and testing centres share resources."),
+            fields={"organization_id": _("must be a providing organization")},
+        )
     data = dict(data)
     hours = data.pop("opening_hours", None)
     data.setdefault("city", organization.city)
@@ -66,6 +71,7 @@ def create_resource(actor: User, organization: Organization, data: dict, now: da
         hours = [(d, s, e) for d, s, e in DEFAULT_OPENING_HOURS]
     _replace_hours(resource, hours)
     db.session.flush()
+    audit.record(actor, "resource.create", "resource", resource.id, {"name": resource.name, "kind": resource.kind}, now)
     return resource
 
 
@@ -74,13 +80,17 @@ def update_resource(actor: User, resource: Resource, data: dict, now: datetime) 
         raise Forbidden(_("Only the owner's administrator can edit this resource."))
     data = dict(data)
     hours = data.pop("opening_hours", None)
+    changed = sorted(k for k, v in data.items() if getattr(resource, k) != v)
     for key, value in data.items():
         setattr(resource, key, value)
     _check_rules(resource)
     if hours is not None:
         _replace_hours(resource, hours)
+        changed.append("opening_hours")
     resource.updated_at = now
     db.session.flush()
+    if changed:
+        audit.record(actor, "resource.update", "resource", resource.id, {"fields": changed}, now)
     return resource
 
 
@@ -90,6 +100,7 @@ def retire_resource(actor: User, resource: Resource, now: datetime) -> Resource:
         raise Forbidden(_("Only the owner's administrator can retire this resource."))
     resource.status = ResourceStatus.retired
     resource.updated_at = now
+    audit.record(actor, "resource.retire", "resource", resource.id, {"name": resource.name}, now)
     return resource
 
 
@@ -123,6 +134,7 @@ def set_opening_hours(actor: User, resource: Resource, hours: list[tuple[int, in
     _replace_hours(resource, hours)
     resource.updated_at = now
     db.session.flush()
+    audit.record(actor, "resource.opening_hours", "resource", resource.id, {"intervals": len(hours)}, now)
     return resource
 
 
@@ -187,10 +199,31 @@ def add_blackout(actor: User, resource: Resource, data: dict, force: bool, now: 
             booking_id=booking.id,
             resource_id=resource.id,
         )
+    audit.record(
+        actor,
+        "blackout.create",
+        "resource",
+        resource.id,
+        {
+            "blackout_id": blackout.id,
+            "start": blackout.start,
+            "end": blackout.end,
+            "reason": blackout.reason,
+            "cancelled_bookings": [b.id for b in in_the_way],
+        },
+        now,
+    )
     return blackout, in_the_way
 
 
 def delete_blackout(actor: User, resource: Resource, blackout: Blackout) -> None:
     if not policy.can_operate_resource(actor, resource):
         raise Forbidden(_("Only the resource's staff can manage blackouts."))
+    audit.record(
+        actor,
+        "blackout.delete",
+        "resource",
+        resource.id,
+        {"blackout_id": blackout.id, "start": blackout.start, "end": blackout.end},
+    )
     db.session.delete(blackout)
