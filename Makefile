@@ -22,7 +22,7 @@ translations: install
 # Re-extract the user-facing strings and merge them into the zh_CN and en catalogs (then translate the new ones).
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o booking/translations/messages.pot .
-	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching --ignore-obsolete -w 120
 
 db: install translations
 	$(BIN)/flask --app booking db upgrade
