@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Booking, Resource
-from ..models.enums import BookingStatus, Role
+from ..models.enums import BookingStatus
 from ..services import accounts, policy
 from ..services import bookings as booking_service
 from ..services.clock import local_date, local_day_span, now_utc
@@ -124,7 +124,7 @@ def _back(default: str) -> str:
 @bp.get("/approvals")
 @login_required
 def approvals():
-    if current_user.role not in (Role.org_admin, Role.operator):
+    if current_user.role not in policy.PROVIDER_STAFF_ROLES:
         abort(403)
     own = select(Resource.id).where(Resource.organization_id == current_user.organization_id)
     pending = (
@@ -164,7 +164,7 @@ def approvals():
 
 
 def _staff_action(action, booking_id: int, success: str):
-    if current_user.role not in (Role.org_admin, Role.operator):
+    if current_user.role not in policy.PROVIDER_STAFF_ROLES:
         abort(403)
     return _act(action, booking_id, success, url_for("web.approvals"))
 

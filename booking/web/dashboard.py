@@ -15,7 +15,6 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from .. import labels
-from ..models.enums import Role
 from ..services import metrics, policy
 from ..services.clock import local_date, local_midnight, now_utc
 from ..services.errors import ValidationFailed
@@ -65,7 +64,7 @@ class Filters:
     def __init__(self, args, user):
         today = local_date(now_utc())
         self.errors: dict[str, str] = {}
-        self.cities = labels.choices("city") if user.role in (Role.province_reviewer, Role.platform_admin) else []
+        self.cities = labels.choices("city") if policy.sees_whole_province(user) else []
         self.first = self._day(args, "from", date(today.year, 1, 1))
         self.last = self._day(args, "to", today)
         self.city = (args.get("city") or "").strip() or None
@@ -117,7 +116,7 @@ def _user_filters() -> Filters:
 
 def place_group(user) -> str:
     """By 市州 for the province and admins; by resource inside one city or organization."""
-    return "city" if user.role in (Role.province_reviewer, Role.platform_admin) else "resource"
+    return "city" if policy.sees_whole_province(user) else "resource"
 
 
 def figures(user, f: Filters) -> dict:
