@@ -29,6 +29,25 @@ def in_regulatory_scope(user: User, city: str | None) -> bool:
     return user.role == Role.city_regulator and city is not None and city == regulated_city(user)
 
 
+# Annual work reports (SPEC §1, §5) --------------------------------------------------------------------------------
+
+
+def can_view_program(user: User) -> bool:
+    """The program's figures per 市州 (``/stats/program``, ``/program``): regulators and platform administrators."""
+    return sees_whole_province(user) or user.role == Role.city_regulator
+
+
+def can_read_report(user: User, city: str) -> bool:
+    """That 市州's regulator, the province and platform administrators."""
+    return in_regulatory_scope(user, city)
+
+
+def can_write_report(user: User, city: str) -> bool:
+    """Only that 市州's regulator: the report is the 市州's own account to the province, signed by who submits it,
+    so a platform administrator reads it but does not write it in the regulator's name."""
+    return user.role == Role.city_regulator and regulated_city(user) == city
+
+
 # Organizations -------------------------------------------------------------------------------------------------
 
 

@@ -28,7 +28,8 @@ from .errors import Forbidden
 from .metrics import Tally, scoped_resources, usage_figures
 
 
-def _partnership_in_year(first: date, last: date, year_start: datetime):
+def partnership_in_year(first: date, last: date, year_start: datetime):
+    """The condition on ``Partnership`` of being active at some time in ``[first, last]`` (see above)."""
     return and_(
         Partnership.started_on <= last,
         or_(
@@ -48,7 +49,7 @@ def _resource_in_year(year_start: datetime, year_end: datetime):
 
 def program(user: User, year: int) -> dict:
     """``{"year", "cities": [...], "totals": {...}}`` (SPEC §5)."""
-    if not (policy.sees_whole_province(user) or user.role == Role.city_regulator):
+    if not policy.can_view_program(user):
         raise Forbidden(_("Only regulators and administrators read the program's figures."))
     first, last = date(year, 1, 1), date(year, 12, 31)
     year_start, year_end = local_midnight(first), local_midnight(date(year + 1, 1, 1))
@@ -57,7 +58,7 @@ def program(user: User, year: int) -> dict:
         cities = [c for c in cities if c["code"] == policy.regulated_city(user)]
     codes = [c["code"] for c in cities]
 
-    in_year = _partnership_in_year(first, last, year_start)
+    in_year = partnership_in_year(first, last, year_start)
     partnerships = db.session.execute(
         select(Partnership.provider_id, Partnership.sme_id, Organization.city, Organization.kind)
         .join(Organization, Organization.id == Partnership.provider_id)

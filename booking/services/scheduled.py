@@ -15,6 +15,7 @@ from ..extensions import db
 from ..labels import city_name
 from ..models import Booking, Notification, Organization, Resource, User
 from ..models.enums import BookingStatus, NotificationKind, ResourceKind, ResourceStatus, Role
+from ..models.report import report_statuses
 from . import bookings as booking_service
 from .clock import to_local
 from .notifications import notify, provider_staff
@@ -252,15 +253,18 @@ def report_reminder_due(today: date) -> date | None:
 
 def send_report_reminders(reminder_day: date, now: datetime) -> int:
     """Remind every active city regulator, once per reminder date, that their 市州's annual work report is due on
-    30 November. The report model does not exist yet, so every regulator is reminded; once it does, those whose
-    report is submitted are left out here."""
+    30 November (SPEC §6) — except those whose 市州 has already submitted that year's report; a draft still counts
+    as not submitted."""
     due = date(reminder_day.year, *REPORT_DUE)
+    submitted = {city for city, status in report_statuses(due.year).items() if status == "submitted"}
     regulators = list(
         db.session.scalars(select(User).where(User.role == Role.city_regulator, User.is_active_user.is_(True)))
     )
     sent = 0
     for user in regulators:
         city = user.organization.city
+        if city in submitted:
+            continue
 
         def render(city=city):
             return (

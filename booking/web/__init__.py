@@ -35,4 +35,4 @@ def page_globals() -> dict:
     return {"WEEKDAYS": [str(d) for d in labels.WEEKDAY], "LATE_CANCEL": LATE_CANCEL_WINDOW}
 
 
-from . import admin, audit, auth, bookings, catalog, dashboard, home, manage, notifications  # noqa: E402,F401
+from . import admin, audit, auth, bookings, catalog, dashboard, home, manage, notifications, reports  # noqa: E402,F401

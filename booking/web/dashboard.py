@@ -266,14 +266,14 @@ def export_rows(user, f: Filters) -> list[list]:
     """The header and the rows of an export: the totals, then the rows by month, by place and by industry."""
     data = figures(user, f)
     out = [list(COLUMNS)]
-    out.append(_flat("totals", "", _("Total"), data["totals"]))
+    out.append(flat_row("totals", "", _("Total"), data["totals"]))
     for section in ("month", data["place"], "industry"):
         for row in data[section]["rows"]:
-            out.append(_flat(section, row["key"], row["label"], row))
+            out.append(flat_row(section, row["key"], row["label"], row))
     return out
 
 
-def _flat(section: str, key, text: str, row: dict) -> list:
+def flat_row(section: str, key, text: str, row: dict) -> list:
     satisfaction = row["satisfaction"]
     return [
         section,
