@@ -9,6 +9,17 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
+def merge(spans: list[Interval]) -> list[Interval]:
+    """The union of ``spans`` as sorted, disjoint intervals (touching ones joined)."""
+    result: list[Interval] = []
+    for start, end in sorted(spans):
+        if result and start <= result[-1][1]:
+            result[-1] = (result[-1][0], max(result[-1][1], end))
+        else:
+            result.append((start, end))
+    return result
+
+
 def subtract(pieces: list[Interval], holes: list[Interval]) -> list[Interval]:
     """``pieces`` minus the union of ``holes``; both lists may be unsorted."""
     result = []

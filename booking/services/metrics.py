@@ -37,13 +37,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..labels import label
-from ..models import Blackout, Booking, Organization, Resource, User
-from ..models.enums import BookingStatus, OrgKind, ResourceKind, Role
+from ..models import OpeningHours, Organization, Resource, User
+from ..models.enums import BookingStatus, ResourceKind, Role
 from . import policy
+from .booking_sums import booking_sums
 from .clock import platform_tz, to_local
 from .errors import Forbidden, ValidationFailed
-from .intervals import subtract
-from .schedule import opening_intervals
+from .open_hours import open_hours
 
 GROUPS = ("resource", "organization", "city", "industry", "kind", "field", "month")
 S = BookingStatus
@@ -69,13 +69,25 @@ class Tally:
     expired: int = 0
     no_shows: int = 0
     responses: list = field(default_factory=list)
-    revenue: Decimal = Decimal("0")
-    sme_savings: Decimal = Decimal("0")
-    ratings: list = field(default_factory=list)
+    revenue_cents: int = 0
+    savings_cent_seconds: int = 0
+    ratings: list = field(default_factory=lambda: [0] * 5)  # how many of each score, 1 to 5
+
+    def add(self, sums: dict) -> None:
+        """Add one row of ``booking_sums`` (the bookings of one resource in one piece of the period)."""
+        for name in ("requests", "approved", "rejected", "cancelled", "expired", "no_shows"):
+            setattr(self, name, getattr(self, name) + int(sums[name]))
+        for name in ("effective", "external", "sme", "partner_sme"):
+            setattr(self, f"{name}_hours", getattr(self, f"{name}_hours") + float(sums[f"{name}_seconds"]) / HOUR)
+        self.revenue_cents += round(sums["revenue_cents"])
+        self.savings_cent_seconds += round(sums["savings_cent_seconds"])
+        for score in range(1, 6):
+            self.ratings[score - 1] += int(sums[f"rated_{score}"])
 
     def figures(self) -> dict:
         """The fields of SPEC §5: hours rounded to 2 places, rates to 4, rates ``None`` when the divisor is 0."""
-        counts = {str(score): self.ratings.count(score) for score in range(1, 6)}
+        counts = {str(score): self.ratings[score - 1] for score in range(1, 6)}
+        rated = sum(self.ratings)
         decided = self.approved + self.rejected + self.expired
         return {
             "open_hours": round(self.open_hours, 2),
@@ -97,10 +109,10 @@ class Tally:
             "no_shows": self.no_shows,
             "approval_rate": _rate(self.approved, decided),
             "median_response_hours": round(median(self.responses), 2) if self.responses else None,
-            "revenue": float(self.revenue.quantize(Decimal("0.01"))),
-            "sme_savings": float(self.sme_savings.quantize(Decimal("0.01"))),
+            "revenue": float(Decimal(self.revenue_cents) / 100),
+            "sme_savings": float((Decimal(self.savings_cent_seconds) / 360000).quantize(Decimal("0.01"))),
             "satisfaction": {
-                "mean": round(sum(self.ratings) / len(self.ratings), 2) if self.ratings else None,
+                "mean": round(sum(n * score for score, n in enumerate(self.ratings, 1)) / rated, 2) if rated else None,
                 "counts": counts,
             },
         }
@@ -132,13 +144,73 @@ def months_between(start: datetime, end: datetime) -> list[tuple[str, datetime, 
     return result
 
 
-def scoped_resources(conditions: list) -> list[Resource]:
-    """The resources of the scope (their opening hours come with them)."""
-    stmt = select(Resource).join(Organization, Organization.id == Resource.organization_id).where(*conditions)
-    return list(db.session.scalars(stmt.order_by(Resource.id)).unique())
+@dataclass(slots=True)
+class ResourceFacts:
+    """What the figures read of a resource: a row, not an ORM object (a national scope holds 50,000 of them)."""
+
+    id: int
+    name: str
+    organization_id: int
+    organization_name: str
+    industry: str
+    kind: str
+    city: str
+    metrology_field: str | None
+    rated_hours_per_year: int
+    capacity: int
+    opening_hours: list = field(default_factory=list)  # (weekday, start_minute, end_minute)
 
 
-def group_key(group_by: str, resource: Resource):
+@dataclass
+class Scope:
+    """The resources a figure covers, and the conditions on ``Resource``/``Organization`` that choose them (the
+    queries over bookings and blackouts join on these rather than list the ids)."""
+
+    conditions: list
+    resources: list[ResourceFacts]
+
+
+def scoped_resources(conditions: list) -> Scope:
+    """The resources meeting ``conditions`` (on ``Resource`` and its owner ``Organization``), with opening hours."""
+    rows = db.session.execute(
+        _owned(
+            select(
+                Resource.id,
+                Resource.name,
+                Resource.organization_id,
+                Organization.name,
+                Organization.industry,
+                Resource.kind,
+                Resource.city,
+                Resource.metrology_field,
+                Resource.rated_hours_per_year,
+                Resource.capacity,
+            ),
+            conditions,
+        ).order_by(Resource.id)
+    )
+    facts = [
+        ResourceFacts(rid, name, org_id, org_name, _value(industry), _value(kind), city, _value(field), rated, capacity)
+        for rid, name, org_id, org_name, industry, kind, city, field, rated, capacity in rows
+    ]
+    by_id = {f.id: f for f in facts}
+    hours = select(OpeningHours.resource_id, OpeningHours.weekday, OpeningHours.start_minute, OpeningHours.end_minute)
+    for resource_id, weekday, start, end in db.session.execute(
+        _owned(hours.join(Resource, Resource.id == OpeningHours.resource_id), conditions)
+    ):
+        by_id[resource_id].opening_hours.append((weekday, start, end))
+    return Scope(list(conditions), facts)
+
+
+def _owned(stmt, conditions: list):
+    return stmt.join(Organization, Organization.id == Resource.organization_id).where(*conditions)
+
+
+def _value(member):
+    return member.value if member is not None else None
+
+
+def group_key(group_by: str, resource: ResourceFacts):
     """The row a resource's figures go to (for ``month`` the key comes from each booking or piece of time)."""
     if group_by == "resource":
         return resource.id
@@ -147,18 +219,19 @@ def group_key(group_by: str, resource: Resource):
     if group_by == "city":
         return resource.city
     if group_by == "industry":
-        return resource.organization.industry.value
+        return resource.industry
     if group_by == "kind":
-        return resource.kind.value
+        return resource.kind
     if group_by == "field":
-        return resource.metrology_field.value if resource.metrology_field else None
+        return resource.metrology_field
     return None
 
 
 def usage_figures(
-    resources: list[Resource], start: datetime, end: datetime, group_by: str, *, with_open_hours: bool = True
+    scope: Scope, start: datetime, end: datetime, group_by: str, *, with_open_hours: bool = True
 ) -> tuple[dict, Tally]:
-    """``{key: Tally}`` per group and the totals for ``resources`` over ``[start, end)`` (SPEC §5)."""
+    """``{key: Tally}`` per group and the totals for the resources of ``scope`` over ``[start, end)`` (SPEC §5)."""
+    resources = scope.resources
     rows: dict = defaultdict(Tally)
     totals = Tally()
     if group_by == "month":
@@ -185,103 +258,31 @@ def usage_figures(
             rows[group_key(group_by, resource)].rated_hours += rated
             totals.rated_hours += rated
 
+    pieces = months_between(start, end) if group_by == "month" else [(None, start, end)]
+    spans = [(p_start, p_end) for _key, p_start, p_end in pieces]
+
+    def key_of(resource: ResourceFacts, piece: int):
+        return pieces[piece][0] if group_by == "month" else group_key(group_by, resource)
+
     if with_open_hours and timed:
-        blackouts = defaultdict(list)
-        for resource_id, b_start, b_end in db.session.execute(
-            select(Blackout.resource_id, Blackout.start, Blackout.end).where(
-                Blackout.resource_id.in_([r.id for r in timed]), Blackout.start < end, Blackout.end > start
-            )
-        ):
-            blackouts[resource_id].append((b_start, b_end))
-        for resource in timed:
-            opened = [(max(s, start), min(e, end)) for s, e in opening_intervals(resource, start, end)]
-            for piece_start, piece_end in subtract(opened, blackouts[resource.id]):
-                hours = (piece_end - piece_start).total_seconds() / HOUR * resource.capacity
-                # An opening interval lies inside one local day, so a piece lies inside one month.
-                key = month_key(piece_start) if group_by == "month" else group_key(group_by, resource)
-                rows[key].open_hours += hours
-                totals.open_hours += hours
+        for resource, piece, hours in open_hours(timed, spans, scope.conditions):
+            rows[key_of(resource, piece)].open_hours += hours
+            totals.open_hours += hours
 
-    bookings = db.session.execute(
-        select(*BOOKING_COLUMNS, Organization.kind.label("requester_kind"))
-        .join(Organization, Organization.id == Booking.organization_id)
-        .where(Booking.resource_id.in_(ids), Booking.start >= start, Booking.start < end)
-    )
-    for booking in bookings:
-        resource = by_id[booking.resource_id]
-        key = month_key(booking.start) if group_by == "month" else group_key(group_by, resource)
-        for tally in (rows[key], totals):
-            count_booking(tally, booking, resource)
+    sums, served, responses = booking_sums(scope.conditions, start, end, spans)
+    for (resource_id, piece), figures in sums.items():
+        row = rows[key_of(by_id[resource_id], piece)]
+        row.add(figures)
+        totals.add(figures)
+    for resource_id, piece, organization_id, is_sme in served:
+        for tally in (rows[key_of(by_id[resource_id], piece)], totals):
+            tally.orgs.add(organization_id)
+            if is_sme:
+                tally.smes.add(organization_id)
+    for resource_id, piece, hours in responses:
+        rows[key_of(by_id[resource_id], piece)].responses.append(float(hours))
+        totals.responses.append(float(hours))
     return dict(rows), totals
-
-
-# Only the columns the figures read: a period's bookings are many, and whole rows would drag their relationships.
-BOOKING_COLUMNS = tuple(
-    getattr(Booking, name)
-    for name in (
-        "resource_id",
-        "organization_id",
-        "start",
-        "end",
-        "status",
-        "ever_approved",
-        "counts_as_no_show",
-        "decided_by_id",
-        "decided_at",
-        "auto_approved",
-        "created_at",
-        "rating",
-        "fee",
-        "hourly_rate",
-        "is_partner",
-        "checked_in_at",
-        "checked_out_at",
-    )
-)
-
-
-def effective_hours(booking) -> float:
-    """Check-in → check-out where both are recorded, else the booked span (SPEC §5)."""
-    if booking.checked_in_at is not None and booking.checked_out_at is not None:
-        return max(0.0, (booking.checked_out_at - booking.checked_in_at).total_seconds() / HOUR)
-    return (booking.end - booking.start).total_seconds() / HOUR
-
-
-def count_booking(tally: Tally, booking, resource: Resource) -> None:
-    """Add one booking (a row of ``BOOKING_COLUMNS`` and ``requester_kind``) to ``tally``."""
-    tally.requests += 1
-    tally.approved += bool(booking.ever_approved)
-    tally.rejected += booking.status == S.rejected
-    tally.cancelled += booking.status == S.cancelled
-    tally.expired += booking.status == S.expired
-    tally.no_shows += booking.status == S.no_show or bool(booking.counts_as_no_show)
-    if booking.decided_by_id is not None and booking.decided_at is not None and not booking.auto_approved:
-        tally.responses.append((booking.decided_at - booking.created_at).total_seconds() / HOUR)
-    if booking.rating is not None:
-        tally.ratings.append(booking.rating)
-    if booking.status != S.completed:
-        return
-    external = booking.organization_id != resource.organization_id
-    is_sme = booking.requester_kind == OrgKind.sme
-    if external:
-        tally.orgs.add(booking.organization_id)
-        tally.revenue += booking.fee or Decimal("0")
-        if is_sme:
-            tally.smes.add(booking.organization_id)
-    if booking.is_partner:
-        partner_rate = booking.hourly_rate if booking.hourly_rate is not None else resource.partner_hourly_fee
-        booked = Decimal((booking.end - booking.start).total_seconds()) / Decimal(3600)
-        tally.sme_savings += (Decimal(resource.hourly_fee) - Decimal(partner_rate)) * booked
-    if resource.kind == ResourceKind.dataset:
-        return
-    hours = effective_hours(booking)
-    tally.effective_hours += hours
-    if external:
-        tally.external_hours += hours
-        if is_sme:
-            tally.sme_hours += hours
-            if booking.is_partner:
-                tally.partner_sme_hours += hours
 
 
 # Usage in a scope (GET /stats/usage) ----------------------------------------------------------------------------
@@ -319,12 +320,12 @@ def check_stats_period(start: datetime, end: datetime) -> None:
         raise ValidationFailed(_("Ask for at most three years."), fields={"to": _("at most three years after from")})
 
 
-def row_labels(group_by: str, keys, resources: list[Resource]) -> dict:
+def row_labels(group_by: str, keys, resources: list[ResourceFacts]) -> dict:
     """A human label for each row key: the resource's or organization's name, the city's, the enum's, YYYY-MM."""
     if group_by == "resource":
         return {r.id: r.name for r in resources}
     if group_by == "organization":
-        return {r.organization_id: r.organization.name for r in resources}
+        return {r.organization_id: r.organization_name for r in resources}
     if group_by == "month":
         return {k: k for k in keys}
     table = {"city": "city", "industry": "industry", "kind": "resource_kind", "field": "field"}[group_by]
@@ -342,10 +343,10 @@ def usage(
     """``{"rows": [{"key", "label", ...figures}], "totals": {...figures}}`` for the caller's scope (SPEC §5)."""
     check_stats_period(start, end)
     conditions = stats_scope(user, city, organization_id)
-    resources = scoped_resources(conditions)
-    rows, totals = usage_figures(resources, start, end, group_by)
+    scope = scoped_resources(conditions)
+    rows, totals = usage_figures(scope, start, end, group_by)
     keys = sorted(rows, key=lambda k: (k is None, k if k is not None else 0))
-    labels = row_labels(group_by, keys, resources)
+    labels = row_labels(group_by, keys, scope.resources)
     return {
         "rows": [{"key": k, "label": labels.get(k, ""), **rows[k].figures()} for k in keys],
         "totals": totals.figures(),
