@@ -114,6 +114,10 @@ def test_upgrade_from_the_first_revision_keeps_every_row(tmp_path):
         assert db.session.get(Organization, 1).name == "老数据单位"
         assert db.session.get(User, 1).email == "old@example.test"
         assert db.session.get(Resource, 1).name == "老仪器"
+        # The catalog finds the old resource by its owner's name (the search text was filled by revision 0005).
+        from booking.services.availability import search_resources
+
+        assert [r.id for r in db.session.scalars(search_resources({"q": "老数据"}))] == [1]
         booking = db.session.get(Booking, 1)
         assert (booking.purpose, booking.sequence, booking.status.value) == ("老预约", 2, "approved")
         db.engine.dispose()

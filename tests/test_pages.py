@@ -7,6 +7,7 @@ from sqlalchemy import select
 from booking.extensions import db
 from booking.models import Booking
 from booking.models.enums import BookingStatus, OrgKind, Role
+from booking.services.organizations import update_organization
 
 from .factories import local, next_weekday
 from .pages import post_form, sign_in
@@ -293,3 +294,23 @@ def test_pages_send_security_headers_and_no_inline_script(client):
     assert "<script>" not in html and " style=" not in html
     cookie = client.get_cookie("session")
     assert cookie is None or cookie.http_only
+
+
+def test_the_catalog_search_matches_name_model_description_range_and_owner_and_follows_a_rename(app, client, factory):
+    provider, admin, _operator = factory.make_provider()
+    resource = factory.make_resource(
+        provider, name="Surface Profiler", model="SP-900X", description="粗糙度与轮廓测量", measurement_range="0–50 mm"
+    )
+    factory.make_resource(provider, name="其他仪器")
+    client = sign_in(app, _sme(factory))
+
+    def found(q):
+        html = client.get(f"/resources?q={q}").get_data(as_text=True)
+        return f"/resources/{resource.id}" in html
+
+    assert found("surface") and found("sp-900x") and found("轮廓") and found("0–50")
+    assert found(provider.name[:4])
+    assert not found("不存在的词")
+    update_organization(admin, provider, {"name": "改名后的计量中心"})
+    db.session.commit()
+    assert found("改名后") and not found("never-there")

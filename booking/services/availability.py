@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Blackout, Booking, Organization, Resource
@@ -130,22 +130,9 @@ def search_resources(filters: dict):
     """A ``select(Resource)`` for the catalog filters of SPEC §3 (free time is filtered by ``free_between``)."""
     stmt = select(Resource).join(Organization, Organization.id == Resource.organization_id)
     if filters.get("q"):
+        # One column holds the searched fields and the owner's name, lower-cased (Resource.search_text).
         pattern = f"%{escape_like(filters['q'].lower())}%"
-        stmt = stmt.where(
-            or_(
-                *(
-                    func.lower(col).like(pattern, escape="\\")
-                    for col in (
-                        Resource.name,
-                        Resource.model,
-                        Resource.manufacturer,
-                        Resource.description,
-                        Resource.measurement_range,
-                        Organization.name,
-                    )
-                )
-            )
-        )
+        stmt = stmt.where(Resource.search_text.like(pattern, escape="\\"))
     for key, column in (
         ("kind", Resource.kind),
         ("city", Resource.city),
