@@ -5,10 +5,16 @@ The catalogs live in ``booking/translations/zh_CN`` and ``.../en``. Babel parses
 would fall back to the English msgids. This domain also looks each catalog up under ``language_territory``.
 """
 
+import os
+
 from babel import support
-from flask import g
 from flask_babel import Babel, Domain, get_locale
 from werkzeug.utils import cached_property
+
+# Parsed catalogs by (locale, domain), each with the modification times of the files it was read from. Parsing a
+# catalog takes milliseconds — a sizeable part of a short request — so it is done once per process and again only
+# when a catalog is recompiled.
+_loaded: dict[tuple, tuple[tuple, support.Translations]] = {}
 
 
 def catalog_names(locale) -> list[str]:
@@ -24,20 +30,30 @@ class CatalogDomain(Domain):
         locale = get_locale()
         if locale is None:  # outside an application context
             return support.NullTranslations()
-        # Kept for the application context, as Flask-Babel does, so that a recompiled catalog is read again.
-        cache = g.setdefault("_booking_catalogs", {})
-        key = (str(locale), self.domain[0])
-        translations = cache.get(key)
-        if translations is None:
-            translations = support.Translations()
-            for index, dirname in enumerate(self.translation_directories):
-                domain = self.domain[0] if len(self.domain) == 1 else self.domain[index]
-                catalog = support.Translations.load(dirname, catalog_names(locale), domain)
-                translations.merge(catalog)
-                if hasattr(catalog, "plural"):
-                    translations.plural = catalog.plural
-            cache[key] = translations
+        sources = [
+            (dirname, self.domain[0] if len(self.domain) == 1 else self.domain[index])
+            for index, dirname in enumerate(self.translation_directories)
+        ]
+        key = (str(locale), tuple(sources))
+        stamp = tuple(_mtime(dirname, name, domain) for dirname, domain in sources for name in catalog_names(locale))
+        cached = _loaded.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        translations = support.Translations()
+        for dirname, domain in sources:
+            catalog = support.Translations.load(dirname, catalog_names(locale), domain)
+            translations.merge(catalog)
+            if hasattr(catalog, "plural"):
+                translations.plural = catalog.plural
+        _loaded[key] = (stamp, translations)
         return translations
+
+
+def _mtime(dirname: str, name: str, domain: str) -> float | None:
+    try:
+        return os.stat(os.path.join(dirname, name, "LC_MESSAGES", f"{domain}.mo")).st_mtime_ns
+    except OSError:
+        return None
 
 
 class PlatformBabel(Babel):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Booking, Resource
+from ..models import Booking
 from ..services import bookings as booking_service
 from ..services import policy
 from ..services.clock import now_utc
@@ -27,13 +27,16 @@ def visible_booking(user, booking_id: int) -> Booking:
 def create_booking():
     user = api_user()
     body = parse_body(BookingCreate)
-    if db.session.get(Resource, body.resource_id) is None:
-        raise ValidationFailed(_("No such resource."), fields={"resource_id": _("no such resource")})
-    booking = booking_service.request_booking(
-        user, body.resource_id, body.start, body.end, body.purpose, body.sample_description, now_utc()
-    )
+    try:
+        booking = booking_service.request_booking(
+            user, body.resource_id, body.start, body.end, body.purpose, body.sample_description, now_utc()
+        )
+    except NotFound as missing:  # the resource (locked first, so read once): a field of the request
+        raise ValidationFailed(_("No such resource."), fields={"resource_id": _("no such resource")}) from missing
+    # Serialized before the commit, which would expire the booking and make the answer read it back.
+    payload = booking_json(booking)
     db.session.commit()
-    return ok(booking_json(booking), 201)
+    return ok(payload, 201)
 
 
 @bp.get("/bookings")
