@@ -114,10 +114,12 @@ def test_upgrade_from_the_first_revision_keeps_every_row(tmp_path):
         assert db.session.get(Organization, 1).name == "老数据单位"
         assert db.session.get(User, 1).email == "old@example.test"
         assert db.session.get(Resource, 1).name == "老仪器"
-        # The catalog finds the old resource by its owner's name (the search text was filled by revision 0005).
+        # The catalog finds the old resource by its owner's name and its own, two characters being the usual Chinese
+        # query (revision 0005 filled the search text and its bigram index).
         from booking.services.availability import search_resources
 
-        assert [r.id for r in db.session.scalars(search_resources({"q": "老数据"}))] == [1]
+        for q in ("老数", "老数据", "仪器"):
+            assert [r.id for r in db.session.scalars(search_resources({"q": q}))] == [1], q
         booking = db.session.get(Booking, 1)
         assert (booking.purpose, booking.sequence, booking.status.value) == ("老预约", 2, "approved")
         db.engine.dispose()

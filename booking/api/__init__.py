@@ -145,22 +145,13 @@ def get_or_404(model, ident: int, message: str | None = None):
 
 
 def page_of(stmt, page: int, per_page: int, serialize) -> dict:
-    """One page of ``stmt`` and the total, read in the same statement (``count(*) OVER ()``): a search that scans
-    is scanned once, not once for the page and again for the count. Past the last page there is no row to carry
-    the total, so it is then counted on its own."""
     from sqlalchemy import func, select
 
     from ..extensions import db
 
-    counted = stmt.add_columns(func.count().over().label("total_count"))
-    rows = db.session.execute(counted.limit(per_page).offset((page - 1) * per_page)).unique().all()
-    if rows:
-        total = rows[0].total_count
-    elif page == 1:
-        total = 0
-    else:
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return {"items": [serialize(row[0]) for row in rows], "page": page, "per_page": per_page, "total": total}
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return {"items": [serialize(i) for i in items], "page": page, "per_page": per_page, "total": total}
 
 
 def ok(payload, status: int = 200):

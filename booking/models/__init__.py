@@ -8,6 +8,7 @@ from .organization import Organization, Partnership
 from .outbox import MailStatus, OutboxMail
 from .report import CityReport
 from .resource import Blackout, OpeningHours, Resource
+from .search import ResourceTerm
 from .user import ApiToken, LoginFailure, User
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "Organization",
     "Partnership",
     "Resource",
+    "ResourceTerm",
     "User",
 ]

@@ -9,10 +9,6 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
-    event,
-    inspect,
-    select,
-    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -75,20 +71,3 @@ class Partnership(db.Model):
 
     provider = relationship("Organization", foreign_keys=[provider_id])
     sme = relationship("Organization", foreign_keys=[sme_id])
-
-
-@event.listens_for(Organization, "after_update")
-def _rename_in_search_text(_mapper, connection, organization: Organization) -> None:
-    """A renamed organization is found by its new name in the catalog: its resources' search text follows."""
-    if not inspect(organization).attrs.name.history.has_changes():
-        return
-    from .resource import SEARCHED, Resource, search_text_of
-
-    table = Resource.__table__
-    rows = connection.execute(
-        select(table.c.id, *(table.c[name] for name in SEARCHED)).where(table.c.organization_id == organization.id)
-    ).mappings()
-    for row in list(rows):
-        connection.execute(
-            update(table).where(table.c.id == row["id"]).values(search_text=search_text_of(row, organization.name))
-        )

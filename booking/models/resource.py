@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, SmallInteger, String, Text, event, select
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -67,7 +67,7 @@ class Resource(db.Model):
     check_in_required: Mapped[bool] = mapped_column(default=False)
 
     # The catalog's text search reads this one column: the searched fields and the owner's name, lower-cased, kept
-    # by the events below. On PostgreSQL a trigram index (migration 0005) serves ``LIKE '%…%'`` on it.
+    # with its bigrams (resource_terms) by the events of models.search.
     search_text: Mapped[str] = mapped_column(Text, default="")
 
     # Bumped whenever a booking on this resource is created or changes state: the row that writers lock.
@@ -121,21 +121,3 @@ class Blackout(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     resource = relationship("Resource")
-
-
-SEARCHED = ("name", "model", "manufacturer", "description", "measurement_range")
-SEPARATOR = "\x1f"  # a control character nobody types, so no match spans two fields
-
-
-def search_text_of(fields: dict, organization_name: str) -> str:
-    """The text the catalog matches ``q`` against (SPEC §3): the searched fields and the owner's name."""
-    return SEPARATOR.join([*(fields.get(name) or "" for name in SEARCHED), organization_name or ""]).lower()
-
-
-@event.listens_for(Resource, "before_insert")
-@event.listens_for(Resource, "before_update")
-def _keep_search_text(_mapper, connection, resource: Resource) -> None:
-    from .organization import Organization
-
-    owner = connection.scalar(select(Organization.name).where(Organization.id == resource.organization_id))
-    resource.search_text = search_text_of({name: getattr(resource, name) for name in SEARCHED}, owner)

@@ -3,11 +3,12 @@
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import any_, func, select
 
 from ..extensions import db
-from ..models import Blackout, Booking, Organization, Resource
+from ..models import Blackout, Booking, Organization, Resource, ResourceTerm
 from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, ResourceKind, ResourceStatus
+from ..models.search import terms_of
 from .clock import local_midnight, platform_tz
 from .errors import ValidationFailed
 from .intervals import Interval, saturated, subtract
@@ -122,17 +123,49 @@ def availability(resource: Resource, start: datetime, end: datetime) -> dict:
 # Catalog ---------------------------------------------------------------------------------------------------------
 
 
+# A query's bigrams only narrow the candidates (LIKE decides), so a few suffice: a long q stays a short query.
+MAX_QUERY_TERMS = 8  # the bigrams of q looked at, in q's order
+RARE_TERMS = 2  # of which the rarest are used to narrow
+COMMON = 5000  # a bigram more resources hold than this narrows too little: reading its holders costs more than LIKE
+
+
+def _rare_terms(q: str) -> list[str]:
+    """The (at most two) rarest bigrams of ``q`` held by at most ``COMMON`` resources, by a count capped at
+    ``COMMON + 1`` index entries each; none when every bigram is common (then ``LIKE`` alone reads the resources)."""
+    held = {}
+    for term in sorted(terms_of(q), key=q.index)[:MAX_QUERY_TERMS]:
+        capped = select(ResourceTerm.resource_id).where(ResourceTerm.term == term).limit(COMMON + 1).subquery()
+        held[term] = db.session.scalar(select(func.count()).select_from(capped))
+    rare = sorted((n, term) for term, n in held.items() if n <= COMMON)
+    return [term for _n, term in rare[:RARE_TERMS]]
+
+
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search_resources(filters: dict):
-    """A ``select(Resource)`` for the catalog filters of SPEC §3 (free time is filtered by ``free_between``)."""
+    """A ``select(Resource)`` for the catalog filters of SPEC §3 (free time is filtered by ``free_between``).
+
+    ``q`` matches the searched fields and the owner's name anywhere, case-insensitively (``Resource.search_text``).
+    The bigram index (``ResourceTerm``) picks the resources holding every bigram of ``q``; ``LIKE`` decides among
+    them, so the index changes the speed, never the answer."""
     stmt = select(Resource).join(Organization, Organization.id == Resource.organization_id)
     if filters.get("q"):
-        # One column holds the searched fields and the owner's name, lower-cased (Resource.search_text).
-        pattern = f"%{escape_like(filters['q'].lower())}%"
-        stmt = stmt.where(Resource.search_text.like(pattern, escape="\\"))
+        q = filters["q"].lower()
+        stmt = stmt.where(Resource.search_text.like(f"%{escape_like(q)}%", escape="\\"))
+        grams = _rare_terms(q)
+        if grams:
+            holders = select(ResourceTerm.resource_id).where(ResourceTerm.term.in_(grams))
+            if len(grams) > 1:  # the primary key makes (term, resource) unique: a full count means all are there
+                holders = holders.group_by(ResourceTerm.resource_id).having(func.count() == len(grams))
+            if db.session.get_bind().dialect.name == "postgresql":
+                # As ``IN``, PostgreSQL's planner (which prices LIKE like any operator) would hash-join against a
+                # scan of every resource, running LIKE on each; an array of the candidates makes it fetch only
+                # those by primary key, in id order.
+                stmt = stmt.where(Resource.id == any_(func.array(holders.scalar_subquery())))
+            else:  # SQLite lists the subquery's ids and fetches those rows by rowid
+                stmt = stmt.where(Resource.id.in_(holders))
     for key, column in (
         ("kind", Resource.kind),
         ("city", Resource.city),

@@ -1,0 +1,140 @@
+"""The catalog's text filter ``q`` (SPEC §3): what it finds, and the bigram index that serves it kept in step."""
+
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import Resource, ResourceTerm
+from booking.models.enums import OrgKind, Role
+from booking.models.search import terms_of
+from booking.services.organizations import update_organization
+
+
+def _searcher(api, factory):
+    member = factory.make_user(factory.make_org(kind=OrgKind.sme, name="小微企业"), Role.member)
+    client = api.as_(member)
+
+    def found(q: str) -> set[int]:
+        response = client.get(f"/resources?q={quote(q)}&per_page=100")
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert body["total"] == len(body["items"])
+        return {item["id"] for item in body["items"]}
+
+    return found
+
+
+def _stored_terms(resource_id: int) -> set[str]:
+    db.session.expire_all()
+    return set(db.session.scalars(select(ResourceTerm.term).where(ResourceTerm.resource_id == resource_id)))
+
+
+def test_two_character_chinese_queries_find_name_description_and_owner(api, factory):
+    provider = factory.make_org(kind=OrgKind.lead_enterprise, name="华测检测中心")
+    by_name = factory.make_resource(provider, name="光谱分析仪")
+    by_description = factory.make_resource(provider, name="成像设备", description="红外热像测温")
+    other = factory.make_resource(name="万能试验机")
+    found = _searcher(api, factory)
+    assert found("光谱") == {by_name.id}
+    assert found("热像") == {by_description.id}
+    assert found("华测") == {by_name.id, by_description.id}
+    assert other.id not in found("华测") and found("试验") == {other.id}
+
+
+def test_a_one_character_query_matches_anywhere(api, factory):
+    spectrometer = factory.make_resource(name="光谱仪")
+    factory.make_resource(name="试验机")
+    found = _searcher(api, factory)
+    assert found("谱") == {spectrometer.id}
+
+
+def test_a_query_whose_bigrams_occur_apart_is_not_a_match(api, factory):
+    # "光谱仪" holds the bigrams 光谱 and 谱仪; "谱仪光谱" holds both, but not the three characters in a row.
+    apart = factory.make_resource(name="谱仪光谱")
+    together = factory.make_resource(name="光谱仪")
+    found = _searcher(api, factory)
+    assert found("光谱仪") == {together.id}
+    assert apart.id in found("光谱")
+
+
+def test_like_wildcards_in_a_query_are_literal(api, factory):
+    percent = factory.make_resource(name="湿度 50%RH 标准")
+    underscore = factory.make_resource(name="model_a 探头")
+    factory.make_resource(name="湿度 50 RH 探头 modelxa")
+    found = _searcher(api, factory)
+    assert found("50%rh") == {percent.id}
+    assert found("l_a") == {underscore.id}
+    assert found("%") == {percent.id} and found("_") == {underscore.id}
+
+
+def test_ascii_queries_ignore_case(api, factory):
+    profiler = factory.make_resource(name="Surface Profiler", model="SP-900X")
+    found = _searcher(api, factory)
+    assert found("SP-900X") == found("sp-900x") == found("Sp-900x") == {profiler.id}
+    assert found("SURFACE PROF") == {profiler.id}
+
+
+def test_a_long_query_uses_a_few_bigrams_and_still_matches_exactly(api, factory):
+    text = "高精度三坐标测量机配备接触式与非接触式测头可测复杂曲面"
+    machine = factory.make_resource(name="测量机", description=text)
+    found = _searcher(api, factory)
+    assert found(text) == {machine.id}
+    assert found(text + "不在") == set()
+
+
+def test_a_renamed_resource_is_found_by_its_new_name_only(api, factory):
+    provider, admin, _operator = factory.make_provider()
+    resource = factory.make_resource(provider, name="旧名光谱仪")
+    found = _searcher(api, factory)
+    response = api.as_(admin).patch(f"/resources/{resource.id}", json={"name": "新称热像仪"})
+    assert response.status_code == 200, response.get_json()
+    assert found("旧名") == set() and found("光谱") == set()
+    assert found("新称") == {resource.id} and found("热像") == {resource.id}
+
+
+def test_a_renamed_organization_is_found_by_its_new_name_only(api, factory):
+    provider, admin, _operator = factory.make_provider()
+    update_organization(admin, provider, {"name": "甲乙计量中心"})
+    db.session.commit()
+    resources = {factory.make_resource(provider).id, factory.make_resource(provider).id}
+    found = _searcher(api, factory)
+    assert found("甲乙") == resources
+    update_organization(admin, provider, {"name": "丙丁检测院"})
+    db.session.commit()
+    assert found("甲乙") == set() and found("丙丁") == resources
+    assert all(_stored_terms(rid) == terms_of(db.session.get(Resource, rid).search_text) for rid in resources)
+
+
+def test_the_terms_of_a_resource_are_the_bigrams_of_its_search_text_after_create_and_update(api, factory):
+    provider, admin, _operator = factory.make_provider()
+    resource = factory.make_resource(provider, name="光谱仪", model="SP-1", description="近红外")
+    assert {"光谱", "谱仪", "sp", "-1", "近红", "红外"} <= _stored_terms(resource.id)
+    assert _stored_terms(resource.id) == terms_of(db.session.get(Resource, resource.id).search_text)
+    # No bigram joins two fields (the name's end to the model's start).
+    assert "仪\x1f" not in _stored_terms(resource.id) and all(len(t) == 2 for t in _stored_terms(resource.id))
+    response = api.as_(admin).patch(f"/resources/{resource.id}", json={"description": "紫外"})
+    assert response.status_code == 200, response.get_json()
+    terms = _stored_terms(resource.id)
+    assert terms == terms_of(db.session.get(Resource, resource.id).search_text)
+    assert "紫外" in terms and "近红" not in terms
+
+
+def test_an_update_that_leaves_the_text_alone_does_not_rewrite_the_terms(api, factory):
+    provider, admin, _operator = factory.make_provider()
+    resource = factory.make_resource(provider, name="光谱仪")
+    # A row no rewrite would produce: it survives only if the terms are left alone.
+    db.session.add(ResourceTerm(term="~~", resource_id=resource.id))
+    db.session.commit()
+    response = api.as_(admin).patch(f"/resources/{resource.id}", json={"hourly_fee": 120})
+    assert response.status_code == 200, response.get_json()
+    assert "~~" in _stored_terms(resource.id)
+    response = api.as_(admin).patch(f"/resources/{resource.id}", json={"name": "热像仪"})
+    assert response.status_code == 200, response.get_json()
+    assert "~~" not in _stored_terms(resource.id)
+
+
+def test_terms_of_skips_the_field_separator():
+    assert terms_of("ab\x1fcd") == {"ab", "cd"}
+    assert terms_of("a") == set() and terms_of("") == set()
+    assert terms_of("光谱光谱") == {"光谱", "谱光"}
