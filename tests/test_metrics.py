@@ -193,6 +193,10 @@ def test_approval_rate_and_median_response_hours(api, factory, w):
     assert (totals["cancelled"], totals["no_shows"]) == (1, 2)
     assert totals["approval_rate"] == round(4 / 6, 4)
     assert totals["median_response_hours"] == 3.0  # median of 1, 2, 4, 6
+    by_resource = usage(api, w.admin, MARCH + "&group_by=resource")["rows"]
+    assert [r["median_response_hours"] for r in by_resource if r["key"] == w.resource.id] == [3.0]
+    make(S.approved, 14, decided_after=10)
+    assert usage(api, w.admin, MARCH)["totals"]["median_response_hours"] == 4.0  # median of 1, 2, 4, 6, 10
 
 
 def test_dataset_access_counts_in_requests_and_orgs_served_but_not_in_hours(api, factory, w):

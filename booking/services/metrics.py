@@ -30,7 +30,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from statistics import median
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -68,7 +67,7 @@ class Tally:
     cancelled: int = 0
     expired: int = 0
     no_shows: int = 0
-    responses: list = field(default_factory=list)
+    median_response_hours: float | None = None
     revenue_cents: int = 0
     savings_cent_seconds: int = 0
     ratings: list = field(default_factory=lambda: [0] * 5)  # how many of each score, 1 to 5
@@ -108,7 +107,9 @@ class Tally:
             "expired": self.expired,
             "no_shows": self.no_shows,
             "approval_rate": _rate(self.approved, decided),
-            "median_response_hours": round(median(self.responses), 2) if self.responses else None,
+            "median_response_hours": None
+            if self.median_response_hours is None
+            else round(self.median_response_hours, 2),
             "revenue": float(Decimal(self.revenue_cents) / 100),
             "sme_savings": float((Decimal(self.savings_cent_seconds) / 360000).quantize(Decimal("0.01"))),
             "satisfaction": {
@@ -228,7 +229,13 @@ def group_key(group_by: str, resource: ResourceFacts):
 
 
 def usage_figures(
-    scope: Scope, start: datetime, end: datetime, group_by: str, *, with_open_hours: bool = True
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    group_by: str,
+    *,
+    with_open_hours: bool = True,
+    hours_only: bool = False,
 ) -> tuple[dict, Tally]:
     """``{key: Tally}`` per group and the totals for the resources of ``scope`` over ``[start, end)`` (SPEC §5)."""
     resources = scope.resources
@@ -269,19 +276,20 @@ def usage_figures(
             rows[key_of(resource, piece)].open_hours += hours
             totals.open_hours += hours
 
-    sums, served, responses = booking_sums(scope.conditions, start, end, spans)
-    for (resource_id, piece), figures in sums.items():
-        row = rows[key_of(by_id[resource_id], piece)]
-        row.add(figures)
+    def row_key(key):
+        return pieces[key][0] if group_by == "month" else key
+
+    sums, served, medians = booking_sums(scope.conditions, start, end, spans, group_by, hours_only=hours_only)
+    for key, figures in sums.items():
+        rows[row_key(key)].add(figures)
         totals.add(figures)
-    for resource_id, piece, organization_id, is_sme in served:
-        for tally in (rows[key_of(by_id[resource_id], piece)], totals):
+    for key, organization_id, is_sme in served:
+        for tally in (rows[row_key(key)], totals):
             tally.orgs.add(organization_id)
             if is_sme:
                 tally.smes.add(organization_id)
-    for resource_id, piece, hours in responses:
-        rows[key_of(by_id[resource_id], piece)].responses.append(float(hours))
-        totals.responses.append(float(hours))
+    for key, hours in medians.items():
+        (totals if key is None else rows[row_key(key)]).median_response_hours = hours
     return dict(rows), totals
 
 

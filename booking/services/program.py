@@ -81,7 +81,12 @@ def program(user: User, year: int) -> dict:
             resources_by_city[city] += 1
 
     hours, _totals = usage_figures(
-        scoped_resources([Resource.city.in_(codes)]), year_start, year_end, "city", with_open_hours=False
+        scoped_resources([Resource.city.in_(codes)]),
+        year_start,
+        year_end,
+        "city",
+        with_open_hours=False,
+        hours_only=True,
     )
     statuses = report_statuses(year)
     rows = []
