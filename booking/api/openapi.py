@@ -848,10 +848,28 @@ LINKS = {
 }
 
 
+# What an action's answer leads to: read the booking back, or take the next step of its life (SPEC §2.1).
+BOOKING = {"booking_id": "$response.body#/id"}
+FOLLOW_UPS = {
+    ("/bookings/{booking_id}/approve", "post"): (("get_booking", "booking_check_in", "booking_cancel"), BOOKING),
+    ("/bookings/{booking_id}/reject", "post"): (("get_booking",), BOOKING),
+    ("/bookings/{booking_id}/cancel", "post"): (("get_booking",), BOOKING),
+    ("/bookings/{booking_id}/check-in", "post"): (("get_booking", "booking_check_out"), BOOKING),
+    ("/bookings/{booking_id}/check-out", "post"): (("get_booking", "rate_booking"), BOOKING),
+    ("/bookings/{booking_id}/rating", "post"): (("get_booking",), BOOKING),
+    ("/resources/{resource_id}", "patch"): (
+        ("get_resource", "get_availability"),
+        {"resource_id": "$response.body#/id"},
+    ),
+    ("/notifications", "get"): (("read_notification",), {"notification_id": "$response.body#/items/0/id"}),
+}
+
+
 def add_links(ops: dict) -> None:
-    for (path, method), (targets, parameters) in LINKS.items():
-        created = ops[path][method]["responses"]["201"]
-        created["links"] = {target: {"operationId": target, "parameters": parameters} for target in targets}
+    for links, status in ((LINKS, "201"), (FOLLOW_UPS, "200")):
+        for (path, method), (targets, parameters) in links.items():
+            answer_ = ops[path][method]["responses"][status]
+            answer_["links"] = {target: {"operationId": target, "parameters": parameters} for target in targets}
 
 
 def _version() -> str:
