@@ -18,7 +18,7 @@ from .models.enums import (
     Traceability,
 )
 from .services import accounts, bookings, organizations, resources
-from .services.clock import local_midnight, now_utc
+from .services.clock import local_date, local_midnight, now_utc
 from .services.errors import DomainError
 
 PASSWORD = "demo12345"
@@ -81,7 +81,7 @@ def load_demo(progress=print, bar=None) -> None:
 
     progress("Users…")
     _user("province@demo.example", "省局审核员（演示）", Role.province_reviewer, province)
-    _user("city@demo.example", "株洲市局监管员（演示）", Role.city_regulator, zhuzhou_reg)
+    city_user = _user("city@demo.example", "株洲市局监管员（演示）", Role.city_regulator, zhuzhou_reg)
     provider = _user("provider@demo.example", "轨道装备 计量主管（演示）", Role.org_admin, lead)
     operator = _user("operator@demo.example", "轨道装备 仪器管理员（演示）", Role.operator, lead)
     sme_user = _user("sme@demo.example", "精密零部件 工程师（演示）", Role.org_admin, sme)
@@ -247,3 +247,35 @@ def load_demo(progress=print, bar=None) -> None:
 
     made = load_year(now, bar)
     progress("{organizations} organizations, {resources} resources, {bookings} bookings over the year.".format(**made))
+    progress("Annual work reports…")
+    changsha_reg = _org(8, "长沙市市场监督管理局（演示）", OrgKind.regulator, "430100", "other", "市局计量科")
+    changsha_user = _user("changsha@demo.example", "长沙市局监管员（演示）", Role.city_regulator, changsha_reg)
+    _reports(city_user, changsha_user, now)
+
+
+def _reports(zhuzhou, changsha, now) -> None:
+    """This year's reports: 长沙's submitted, 株洲's a draft in progress; the other 市州 have not started."""
+    from .services import reports
+
+    year = local_date(now).year
+    reports.submit(
+        changsha,
+        "430100",
+        year,
+        now,
+        texts={
+            "achievements": "全市 2 家龙头企业开放三坐标测量机、计量标准装置等共享资源，服务产业链中小企业，"
+            "伙伴企业享受优惠机时价格。",
+            "problems": "部分中小企业对共享资源了解不足，预约后未到场的情况时有发生。",
+            "next_steps": "扩大计量伙伴覆盖面，按季度通报各单位共享率与利用率。",
+        },
+    )
+    reports.save_draft(
+        zhuzhou,
+        "430200",
+        year,
+        "轨道交通装备龙头企业开放几何量、力学计量资源，伙伴中小企业检测等待时间明显缩短。",
+        "",
+        "",
+        now,
+    )

@@ -13,7 +13,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,6 +28,9 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
 SME = "sme@demo.example"
 PROVIDER = "provider@demo.example"
+PROVINCE = "province@demo.example"
+CITY = "city@demo.example"
+YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 RESOURCE = "三坐标测量机"
 
 
@@ -66,6 +71,10 @@ SHOTS = [
     ("approvals", PROVIDER, goto("/approvals"), DESKTOP, True),
     ("manage-resources", PROVIDER, goto("/manage/resources"), DESKTOP, True),
     ("organization", PROVIDER, goto("/manage/organization"), DESKTOP, True),
+    ("dashboard", PROVINCE, goto("/dashboard"), DESKTOP, True),
+    ("program", PROVINCE, goto("/program"), DESKTOP, True),
+    ("report", CITY, goto(f"/reports/430200/{YEAR}"), DESKTOP, True),
+    ("report-print", PROVINCE, goto(f"/reports/430100/{YEAR}/print"), DESKTOP, True),
     ("phone-catalog", SME, goto("/resources"), PHONE, False),
     ("phone-resource", SME, open_resource, PHONE, True),
 ]

@@ -88,3 +88,11 @@ def test_demo_year_covers_every_city_with_a_realistic_year(demo):
     expired = count(select(func.count(Resource.id)).where(Resource.certificate_valid_until < today))
     assert expired >= 1
     assert "bookings over the year" in demo
+
+
+def test_demo_reports_show_each_status_of_the_program(demo):
+    from booking.models.report import report_statuses
+    from booking.services.clock import local_date, now_utc
+
+    statuses = report_statuses(local_date(now_utc()).year)
+    assert statuses == {"430100": "submitted", "430200": "draft"}
