@@ -138,3 +138,35 @@ def test_terms_of_skips_the_field_separator():
     assert terms_of("ab\x1fcd") == {"ab", "cd"}
     assert terms_of("a") == set() and terms_of("") == set()
     assert terms_of("光谱光谱") == {"光谱", "谱光"}
+
+
+def test_free_time_filter_pages_the_resources_with_free_time_in_order(api, factory):
+    from datetime import timedelta
+
+    from booking.models.enums import BookingStatus
+
+    from .factories import local, next_weekday
+
+    provider, _admin, _operator = factory.make_provider()
+    day = next_weekday(4)
+    hours = [(day.weekday(), 540, 660)]
+    free = [factory.make_resource(provider, name=f"空闲仪器{n}", opening_hours=hours) for n in range(3)]
+    full = factory.make_resource(provider, name="约满的仪器", opening_hours=hours)
+    closed = factory.make_resource(
+        provider, name="当天不开放的仪器", opening_hours=[((day.weekday() + 1) % 7, 540, 660)]
+    )
+    faulty = factory.make_resource(provider, name="故障的仪器", opening_hours=hours, status="faulty")
+    member = factory.make_user(factory.make_org(kind=OrgKind.sme), Role.member)
+    factory.make_booking(full, member, local(day, 9), local(day, 11), status=BookingStatus.approved)
+    client = api.as_(member)
+    window = (
+        f"available_from={local(day, 0).isoformat()}&available_to={(local(day, 0) + timedelta(days=1)).isoformat()}"
+    )
+    window = window.replace("+", "%2B")
+    body = client.get(f"/resources?{window}&organization_id={provider.id}").get_json()
+    assert body["total"] == 3 and [r["id"] for r in body["items"]] == [r.id for r in free]
+    second = client.get(f"/resources?{window}&organization_id={provider.id}&per_page=2&page=2").get_json()
+    assert (second["total"], [r["id"] for r in second["items"]]) == (3, [free[2].id])
+    named = client.get(f"/resources?{window}&q={quote('仪器1')}").get_json()
+    assert [r["id"] for r in named["items"]] == [free[1].id]
+    assert {full.id, closed.id, faulty.id}.isdisjoint(r["id"] for r in body["items"])

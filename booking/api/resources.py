@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Blackout, Organization, Resource
 from ..services import policy
 from ..services import resources as resource_service
-from ..services.availability import availability, check_period, free_between, search_resources
+from ..services.availability import availability, check_period, free_page, search_resources
 from ..services.clock import iso, now_utc
 from ..services.errors import Forbidden, NotFound, ValidationFailed
 from ..services.schedule import hhmm_to_minute
@@ -58,14 +58,13 @@ def list_resources():
         missing = "available_to" if q.available_to is None else "available_from"
         raise ValidationFailed(_("Give both available_from and available_to."), fields={missing: _("required")})
     check_period(q.available_from, q.available_to, end_field="available_to")
-    matching = free_between(list(db.session.scalars(stmt).unique()), q.available_from, q.available_to)
-    start = (q.page - 1) * q.per_page
+    items, total = free_page(stmt, q.available_from, q.available_to, q.page, q.per_page)
     return ok(
         {
-            "items": [resource_json(r, full=False) for r in matching[start : start + q.per_page]],
+            "items": [resource_json(r, full=False) for r in items],
             "page": q.page,
             "per_page": q.per_page,
-            "total": len(matching),
+            "total": total,
         }
     )
 

@@ -1,14 +1,16 @@
 """Free and busy time of a resource (SPEC §3 availability), and the catalog search."""
 
-from datetime import datetime, timedelta
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import any_, func, select
 
 from ..extensions import db
-from ..models import Blackout, Booking, Organization, Resource, ResourceTerm
+from ..models import Blackout, Booking, OpeningHours, Organization, Resource, ResourceTerm
 from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, ResourceKind, ResourceStatus
-from ..models.search import terms_of
+from ..models.search import terms_of, text_position
 from .clock import local_midnight, platform_tz
 from .errors import ValidationFailed
 from .intervals import Interval, saturated, subtract
@@ -50,8 +52,9 @@ def check_period(start: datetime, end: datetime, end_field: str = "to") -> None:
         raise ValidationFailed(_("Ask for at most 92 days."), fields={end_field: _("at most 92 days after from")})
 
 
-def busy_data(resource_ids: list[int], start: datetime, end: datetime):
-    """Active bookings and blackouts of ``resource_ids`` meeting ``[start, end)``: two queries in all."""
+def busy_data(resource_ids, start: datetime, end: datetime):
+    """Active bookings and blackouts of ``resource_ids`` (a list, or a ``select`` of ids) meeting ``[start, end)``:
+    two queries in all."""
     bookings = db.session.execute(
         select(Booking.resource_id, Booking.start, Booking.end)
         .where(
@@ -67,7 +70,7 @@ def busy_data(resource_ids: list[int], start: datetime, end: datetime):
         .where(Blackout.resource_id.in_(resource_ids), Blackout.start < end, Blackout.end > start)
         .order_by(Blackout.start)
     ).all()
-    by_resource: dict[int, tuple[list, list]] = {rid: ([], []) for rid in resource_ids}
+    by_resource: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
     for rid, s, e in bookings:
         by_resource[rid][0].append((s, e))
     for rid, s, e in blackouts:
@@ -123,15 +126,16 @@ def availability(resource: Resource, start: datetime, end: datetime) -> dict:
 # Catalog ---------------------------------------------------------------------------------------------------------
 
 
-# A query's bigrams only narrow the candidates (LIKE decides), so a few suffice: a long q stays a short query.
+# A query's bigrams only narrow the candidates (the substring test decides), so a few suffice.
 MAX_QUERY_TERMS = 8  # the bigrams of q looked at, in q's order
 RARE_TERMS = 2  # of which the rarest are used to narrow
-COMMON = 5000  # a bigram more resources hold than this narrows too little: reading its holders costs more than LIKE
+COMMON = 8000  # a bigram more resources hold than this narrows too little: reading its holders costs more than scanning
 
 
 def _rare_terms(q: str) -> list[str]:
     """The (at most two) rarest bigrams of ``q`` held by at most ``COMMON`` resources, by a count capped at
-    ``COMMON + 1`` index entries each; none when every bigram is common (then ``LIKE`` alone reads the resources)."""
+    ``COMMON + 1`` index entries each; none when every bigram is common (then the substring test alone reads the
+    resources)."""
     held = {}
     for term in sorted(terms_of(q), key=q.index)[:MAX_QUERY_TERMS]:
         capped = select(ResourceTerm.resource_id).where(ResourceTerm.term == term).limit(COMMON + 1).subquery()
@@ -145,24 +149,24 @@ def escape_like(text: str) -> str:
 
 
 def search_resources(filters: dict):
-    """A ``select(Resource)`` for the catalog filters of SPEC §3 (free time is filtered by ``free_between``).
+    """A ``select(Resource)`` for the catalog filters of SPEC §3 (free time is filtered by ``free_page``).
 
     ``q`` matches the searched fields and the owner's name anywhere, case-insensitively (``Resource.search_text``).
-    The bigram index (``ResourceTerm``) picks the resources holding every bigram of ``q``; ``LIKE`` decides among
-    them, so the index changes the speed, never the answer."""
+    The bigram index (``ResourceTerm``) picks the resources holding every bigram of ``q``; a plain substring test
+    (``text_position``) decides among them, so the index changes the speed, never the answer."""
     stmt = select(Resource).join(Organization, Organization.id == Resource.organization_id)
     if filters.get("q"):
         q = filters["q"].lower()
-        stmt = stmt.where(Resource.search_text.like(f"%{escape_like(q)}%", escape="\\"))
+        stmt = stmt.where(text_position(Resource.search_text, q) > 0)
         grams = _rare_terms(q)
         if grams:
             holders = select(ResourceTerm.resource_id).where(ResourceTerm.term.in_(grams))
             if len(grams) > 1:  # the primary key makes (term, resource) unique: a full count means all are there
                 holders = holders.group_by(ResourceTerm.resource_id).having(func.count() == len(grams))
             if db.session.get_bind().dialect.name == "postgresql":
-                # As ``IN``, PostgreSQL's planner (which prices LIKE like any operator) would hash-join against a
-                # scan of every resource, running LIKE on each; an array of the candidates makes it fetch only
-                # those by primary key, in id order.
+                # As ``IN``, PostgreSQL's planner (which prices the substring test like any operator) would
+                # hash-join against a scan of every resource, testing each; an array of the candidates makes it
+                # fetch only those by primary key, in id order.
                 stmt = stmt.where(Resource.id == any_(func.array(holders.scalar_subquery())))
             else:  # SQLite lists the subquery's ids and fetches those rows by rowid
                 stmt = stmt.where(Resource.id.in_(holders))
@@ -182,9 +186,53 @@ def search_resources(filters: dict):
     return stmt.order_by(Resource.id)
 
 
-def free_between(resources: list[Resource], start: datetime, end: datetime) -> list[Resource]:
-    """The resources with some free time in ``[start, end)``: availability computed in two queries for all."""
-    if not resources:
-        return []
-    data = busy_data([r.id for r in resources], start, end)
-    return [r for r in resources if free_intervals(r, start, end, *data[r.id])]
+@dataclass(slots=True)
+class _Hours:
+    weekday: int
+    start_minute: int
+    end_minute: int
+
+
+@dataclass(slots=True)
+class _Bookable:
+    """What ``free_intervals`` reads of a resource, as a row: a 市州's or the country's catalog filtered by free
+    time reads hundreds or thousands of resources, of which a page is shown."""
+
+    id: int
+    status: ResourceStatus
+    kind: ResourceKind
+    capacity: int
+    certificate_valid_until: date | None
+    slot_minutes: int
+    min_minutes: int
+    opening_hours: list = field(default_factory=list)
+
+
+def free_page(stmt, start: datetime, end: datetime, page: int, per_page: int) -> tuple[list[Resource], int]:
+    """One page of the resources ``stmt`` (``search_resources``) selects that have free time in ``[start, end)``,
+    in its order, and how many have: free time is computed for all from rows (four queries whatever their number),
+    and only the page's resources are read whole."""
+    columns = (
+        Resource.id,
+        Resource.status,
+        Resource.kind,
+        Resource.capacity,
+        Resource.certificate_valid_until,
+        Resource.slot_minutes,
+        Resource.min_minutes,
+    )
+    bookable = {row[0]: _Bookable(*row) for row in db.session.execute(stmt.with_only_columns(*columns))}
+    if not bookable:
+        return [], 0
+    ids = stmt.with_only_columns(Resource.id).order_by(None)
+    for resource_id, weekday, start_minute, end_minute in db.session.execute(
+        select(OpeningHours.resource_id, OpeningHours.weekday, OpeningHours.start_minute, OpeningHours.end_minute)
+        .where(OpeningHours.resource_id.in_(ids))
+        .order_by(OpeningHours.resource_id, OpeningHours.weekday, OpeningHours.start_minute)
+    ):
+        bookable[resource_id].opening_hours.append(_Hours(weekday, start_minute, end_minute))
+    data = busy_data(ids, start, end)
+    free = [rid for rid, r in bookable.items() if free_intervals(r, start, end, *data[rid])]
+    shown = free[(page - 1) * per_page : page * per_page]
+    resources = {r.id: r for r in db.session.scalars(select(Resource).where(Resource.id.in_(shown))).unique()}
+    return [resources[rid] for rid in shown], len(free)

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Resource
 from ..services import bookings as booking_service
 from ..services import policy
-from ..services.availability import availability, free_between, search_resources
+from ..services.availability import availability, free_page, search_resources
 from ..services.clock import local_date, local_day_span, local_midnight, now_utc
 from ..services.errors import DomainError
 from ..services.schedule import minute_to_hhmm
@@ -32,9 +32,7 @@ def catalog():
     stmt = search_resources(filters)
     if valid and form.day.data:
         start, end = local_day_span(form.day.data)
-        matching = free_between(list(db.session.scalars(stmt).unique()), start, end)
-        total = len(matching)
-        items = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
+        items, total = free_page(stmt, start, end, page, PER_PAGE)
     else:
         pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
         items, total = pagination.items, pagination.total
