@@ -8,10 +8,8 @@ answer is exactly what the substring test alone would give. The events below kee
 ORM write; the bulk loader of the benchmarks writes both itself, with the same functions.
 """
 
-from sqlalchemy import ForeignKey, Integer, String, delete, event, insert, inspect, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ForeignKey, String, delete, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.functions import FunctionElement
 
 from ..extensions import db
 from .organization import Organization
@@ -81,24 +79,3 @@ def _rename_in_search_text(_mapper, connection, organization: Organization) -> N
     for rid, text in texts.items():
         connection.execute(table.update().where(table.c.id == rid).values(search_text=text))
     store_terms(connection, texts)
-
-
-class text_position(FunctionElement):  # noqa: N801 — an SQL function, named like one
-    """Where ``needle`` first occurs in ``haystack`` (1-based), 0 when it does not: a plain substring search,
-    cheaper than ``LIKE '%…%'`` on either engine and with no wildcard to escape."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "text_position"
-
-
-@compiles(text_position)
-def _position_sqlite(element, compiler, **kw):
-    haystack, needle = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"instr({haystack}, {needle})"
-
-
-@compiles(text_position, "postgresql")
-def _position_postgresql(element, compiler, **kw):
-    haystack, needle = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"strpos({haystack}, {needle})"

@@ -10,7 +10,8 @@ from sqlalchemy import any_, func, select
 from ..extensions import db
 from ..models import Blackout, Booking, OpeningHours, Organization, Resource, ResourceTerm
 from ..models.enums import ACTIVE_STATUSES, UNAVAILABLE_RESOURCE_STATUSES, ResourceKind, ResourceStatus
-from ..models.search import terms_of, text_position
+from ..models.search import terms_of
+from ..sqlfunctions import text_position
 from .clock import local_midnight, platform_tz
 from .errors import ValidationFailed
 from .intervals import Interval, saturated, subtract

@@ -10,36 +10,15 @@ cents, and partner savings in cent-seconds, so both are exact on either engine.
 
 from datetime import datetime
 
-from sqlalchemy import Float, and_, case, func, literal, select, text
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, case, func, literal, select, text
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
 
 from ..extensions import db
 from ..models import Booking, Organization, Resource
 from ..models.enums import BookingStatus, OrgKind, ResourceKind
+from ..sqlfunctions import seconds_between
 
 S = BookingStatus
-
-
-class seconds_between(FunctionElement):  # noqa: N801 — an SQL function, named like one
-    """``later − earlier`` in seconds, as a float."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between)
-def _seconds_sqlite(element, compiler, **kw):
-    earlier, later = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_postgresql(element, compiler, **kw):
-    earlier, later = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
 
 
 SUMS = (
