@@ -5,6 +5,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+# The years a date may fall in: one far from now is a typing mistake (and year 1 or 9999 overflows the time zone
+# conversion).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
 
 def platform_tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])

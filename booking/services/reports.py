@@ -24,11 +24,10 @@ from ..extensions import db
 from ..models import CityReport, Organization, Partnership, User
 from ..models.enums import Cooperation, ReportStatus
 from . import audit, metrics, policy
-from .clock import local_midnight
+from .clock import FIRST_YEAR, LAST_YEAR, local_midnight
 from .errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from .program import partnership_in_year, program
 
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 TEXT_FIELDS = ("achievements", "problems", "next_steps")
 MAX_TEXT = 5000
 TOP_RESOURCES = 10

@@ -19,6 +19,7 @@ from ..models.report import report_statuses
 from . import bookings as booking_service
 from .clock import to_local
 from .notifications import notify, provider_staff
+from .reports import due_date
 from .rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW, is_suspended
 
 S = BookingStatus
@@ -240,12 +241,11 @@ def notify_suspension(organization_id: int, now: datetime) -> int:
 # Annual work report ------------------------------------------------------------------------------------------------
 
 REPORT_REMINDER_DAYS = ((11, 1), (11, 23))
-REPORT_DUE = (11, 30)
 
 
 def report_reminder_due(today: date) -> date | None:
     """The latest of 1 and 23 November that has come, while the year's report is not yet due (30 November)."""
-    if today > date(today.year, *REPORT_DUE):
+    if today > due_date(today.year):
         return None
     passed = [date(today.year, *day) for day in REPORT_REMINDER_DAYS if date(today.year, *day) <= today]
     return passed[-1] if passed else None
@@ -255,7 +255,7 @@ def send_report_reminders(reminder_day: date, now: datetime) -> int:
     """Remind every active city regulator, once per reminder date, that their 市州's annual work report is due on
     30 November (SPEC §6) — except those whose 市州 has already submitted that year's report; a draft still counts
     as not submitted."""
-    due = date(reminder_day.year, *REPORT_DUE)
+    due = due_date(reminder_day.year)
     submitted = {city for city, status in report_statuses(due.year).items() if status == "submitted"}
     regulators = list(
         db.session.scalars(select(User).where(User.role == Role.city_regulator, User.is_active_user.is_(True)))

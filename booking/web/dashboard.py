@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from .. import labels
 from ..services import metrics, policy
-from ..services.clock import local_date, local_midnight, now_utc
+from ..services.clock import FIRST_YEAR, LAST_YEAR, local_date, local_midnight, now_utc
 from ..services.errors import ValidationFailed
 from . import bp
 
@@ -46,8 +46,6 @@ FIELDS = (
 )
 COLUMNS = ("section", "key", "label", *FIELDS, "satisfaction_mean", *(f"satisfaction_{n}" for n in range(1, 6)))
 
-# Dates far from now are typing mistakes (and year 1 or 9999 overflows the time zone conversion).
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 BAR = "#0b5cad"
 BAR_2 = "#e07b24"
