@@ -26,6 +26,7 @@ from .models.enums import (
     SharingMode,
     Traceability,
 )
+from .services import rollups
 from .services.clock import local_date, platform_tz
 from .services.organizations import credit_code_check_char
 
@@ -406,6 +407,9 @@ class Year:
             db.session.execute(insert(BookingHistory), history[chunk : chunk + 4000])
         if blackouts:
             db.session.execute(insert(Blackout), blackouts)
+        # Past bookings written in bulk, without the events that mark the roll-up stale: any day already rolled up
+        # is summed again by the next nightly run.
+        rollups.forget()
         return len(rows)
 
     def requester(self, resource, own_partners, smes, providers, orgs) -> Organization:

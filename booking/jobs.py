@@ -36,7 +36,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,7 +47,7 @@ from .extensions import db
 from .models import Booking, JobRun, Resource
 from .models.base import utcnow
 from .models.enums import BookingStatus
-from .services import mail, scheduled
+from .services import mail, rollups, scheduled
 from .services.clock import local_date, platform_tz
 from .services.locks import lock_booking
 from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW
@@ -175,23 +175,10 @@ def remind_city_regulators(now: datetime) -> dict:
     return {"reminded": sent} if sent else {}
 
 
-# The nightly statistics roll-up (SPEC §5: "a roll-up may serve closed days"). This is the hook: when the metrics
-# engine arrives, its roll-up function is listed here (imported by this module, so that the scheduler process always
-# has it). Each is called with the last closed local day and ``now`` and rolls up whatever it has not yet rolled up
-# through that day, so a night the scheduler missed is caught up by the next run. Until then there is nothing to
-# roll up, and the job says so.
-ROLLUPS: list[Callable[[date, datetime], object]] = []
-
-
 def roll_up_statistics(now: datetime) -> dict:
-    """Run every registered roll-up for the closed days through yesterday (local), each in its own transaction."""
-    closed_through = local_date(now) - timedelta(days=1)
-    done = {"closed_through": closed_through.isoformat(), "rollups": 0}
-    for function in ROLLUPS:
-        function(closed_through, now)
-        db.session.commit()
-        done["rollups"] += 1
-    return done
+    """Roll up the booking sums of every closed day not yet rolled up and re-sum the rows later changes made stale
+    (``booking.services.rollups``), each day and row in its own transaction."""
+    return rollups.roll_up(local_date(now) - timedelta(days=1), now)
 
 
 def deliver_mail(now: datetime) -> dict:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from booking import jobs
 from booking.extensions import db
-from booking.models import Booking, JobRun, MailStatus, Notification, OutboxMail
+from booking.models import Booking, JobRun, MailStatus, Notification, OutboxMail, RolledDay, UsageRollup
 from booking.models.enums import BookingStatus, NotificationKind, OrgKind, Role
 from booking.services import bookings as booking_service
 
-from .factories import local
+from .factories import TZ, local
 from .live import ROOT, free_port
 from .pages import post_form, sign_in
 from .smtp_sink import SMTPSink
@@ -258,13 +258,17 @@ def test_a_report_reminder_missed_while_down_is_sent_at_the_next_run_before_the_
     assert [n.dedup_key.split(":")[1] for n in notes(K.report_reminder, regulator)] == ["2026-11-01", "2026-11-23"]
 
 
-def test_the_nightly_roll_up_runs_the_registered_roll_ups_for_the_closed_days(runner, monkeypatch):
-    assert "closed_through=2026-12-06, rollups=0" in tick(runner, T)
-    calls = []
-    monkeypatch.setattr(jobs, "ROLLUPS", [lambda closed_through, now: calls.append((closed_through, now))])
-    tick(runner, T + timedelta(hours=1))  # the same night: already rolled up
-    output = tick(runner, local(DAY + timedelta(days=1), 2, 5))
-    assert calls == [(DAY, local(DAY + timedelta(days=1), 2, 5))] and "rollups=1" in output
+def test_the_nightly_roll_up_sums_the_closed_days_once_a_night(runner, factory, w):
+    yesterday = datetime.now(UTC).astimezone(TZ).date() - timedelta(days=1)
+    factory.make_booking(w.resource, w.member, local(yesterday, 9), status=S.completed)
+    factory.make_booking(w.resource, w.member, local(yesterday - timedelta(days=2), 9), status=S.completed)
+    night = local(yesterday + timedelta(days=1), 2, 5)
+    assert "roll_up_statistics       ran     (due" in tick(runner, night)
+    assert db.session.scalars(select(RolledDay.day).order_by(RolledDay.day)).all() == [
+        yesterday - timedelta(days=n) for n in (2, 1, 0)
+    ]
+    assert db.session.scalar(select(func.count()).select_from(UsageRollup)) == 2
+    assert "roll_up_statistics       skipped" in tick(runner, night + timedelta(minutes=30))
 
 
 # Catching up, and exactly once -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from .organization import Organization, Partnership
 from .outbox import MailStatus, OutboxMail
 from .report import CityReport
 from .resource import Blackout, OpeningHours, Resource
+from .rollup import RolledDay, UsageRollup
 from .search import ResourceTerm
 from .user import ApiToken, LoginFailure, User
 
@@ -28,5 +29,7 @@ __all__ = [
     "Partnership",
     "Resource",
     "ResourceTerm",
+    "RolledDay",
+    "UsageRollup",
     "User",
 ]

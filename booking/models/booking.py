@@ -20,6 +20,7 @@ class Booking(db.Model):
         Index("ix_bookings_resource_span", "resource_id", "start", "end"),
         Index("ix_bookings_org_start", "organization_id", "start"),
         Index("ix_bookings_status_start", "status", "start"),
+        Index("ix_bookings_start", "start"),  # one day of every resource: the nightly roll-up
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,8 @@
 """The booking side of the §5 figures, summed by the database: one row per resource (and month) instead of one per
 booking, so a province-year of bookings costs a few hundred rows to Python, not a hundred thousand.
 
-Three queries, joined on the conditions that choose the scope's resources: the sums and counts; the distinct
+Three queries, joined on the conditions that choose the scope's resources: the sums and counts (``live_sums``, for
+the days and resource-days the nightly roll-up does not hold, see ``booking.services.rollups``); the distinct
 external organizations served (distinct counts do not add up across rows); the response times of decisions made by
 a person (a median does not either).
 Hours are computed from the stored instants in seconds by each engine (``seconds_between``); money is summed in
@@ -10,11 +11,11 @@ cents, and partner savings in cent-seconds, so both are exact on either engine.
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy import and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Booking, Organization, Resource
+from ..models import Booking, Organization, Resource, UsageRollup
 from ..models.enums import BookingStatus, OrgKind, ResourceKind
 from ..sqlfunctions import seconds_between
 
@@ -46,16 +47,16 @@ def _total(condition, value):
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
 
-def _bucket(pieces: list[tuple[datetime, datetime]]):
-    """The index of the piece of the period a booking starts in (months), or 0 for one piece."""
+def _bucket(pieces: list[tuple[datetime, datetime]], column):
+    """The index of the piece of the period ``column`` falls in (months), or 0 for one piece."""
     if len(pieces) <= 1:
         return literal(0)
-    return case(*((Booking.start < p_end, i) for i, (_p_start, p_end) in enumerate(pieces)), else_=len(pieces) - 1)
+    return case(*((column < p_end, i) for i, (_p_start, p_end) in enumerate(pieces)), else_=len(pieces) - 1)
 
 
-def group_column(group_by: str, pieces: list[tuple[datetime, datetime]]):
-    """The SQL expression of a booking's row key: a column of its resource or the resource's owner, or for
-    ``month`` the index of the piece of the period it starts in."""
+def group_column(group_by: str, pieces: list[tuple[datetime, datetime]], moment=Booking.start):
+    """The SQL expression of a row key: a column of the resource or of the resource's owner, or for ``month`` the
+    index of the piece of the period in which ``moment`` (a booking's start, a roll-up row's day) falls."""
     requester_free = {
         "resource": Resource.id,
         "organization": Resource.organization_id,
@@ -64,28 +65,49 @@ def group_column(group_by: str, pieces: list[tuple[datetime, datetime]]):
         "kind": Resource.kind,
         "field": Resource.metrology_field,
     }
-    return _bucket(pieces) if group_by == "month" else requester_free[group_by]
+    return _bucket(pieces, moment) if group_by == "month" else requester_free[group_by]
 
 
-def booking_sums(
+def _scoped(selected, conditions: list, start: datetime, end: datetime, requester, stale_days=None):
+    """``selected`` over the bookings starting in ``[start, end)`` of the resources meeting ``conditions``; with
+    ``stale_days`` (``[(first, after_last)]`` local dates), only those in a stale roll-up row of those days."""
+    if stale_days is None:
+        stmt = select(*selected).select_from(Booking)
+    else:
+        row = UsageRollup
+        stmt = (
+            select(*selected)
+            .select_from(row)
+            .join(
+                Booking,
+                and_(
+                    Booking.resource_id == row.resource_id, Booking.start >= row.starts_at, Booking.start < row.ends_at
+                ),
+            )
+            .where(row.stale.is_(True), or_(*(and_(row.day >= a, row.day < b) for a, b in stale_days)))
+        )
+    return (
+        stmt.join(Resource, Resource.id == Booking.resource_id)
+        .join(Organization, Organization.id == Resource.organization_id)
+        .join(requester, requester.id == Booking.organization_id)
+        .where(*conditions, Booking.start >= start, Booking.start < end)
+    )
+
+
+def live_sums(
     conditions: list,
     start: datetime,
     end: datetime,
     pieces: list[tuple[datetime, datetime]],
     group_by: str,
     *,
-    hours_only: bool = False,
-):
-    """Over bookings starting in ``[start, end)`` of the resources meeting ``conditions``, per row key (see
-    ``group_column``; enum keys as their values, month keys as piece indexes):
-
-    - ``sums``: ``{key: {name: number}}`` of ``SUMS``;
-    - ``served``: ``[(key, organization_id, is_sme)]``, the distinct external organizations with a completed booking;
-    - ``medians``: ``{key: hours}`` and ``{None: hours}`` for all rows together — the median of decided_at −
-      created_at over decisions made by a person, found by the database (the middle one or two of each ordered
-      group), so that a province-year of decisions is not carried to Python.
-
-    ``hours_only`` leaves out ``served`` and ``medians`` (the program's figures read hours only)."""
+    outside: list[tuple[datetime, datetime]] = (),
+    stale_days: list | None = None,
+) -> dict:
+    """``{key: {name: number}}`` of ``SUMS`` over the bookings starting in ``[start, end)`` of the resources meeting
+    ``conditions``, per row key (see ``group_column``; enum keys as their values, month keys as piece indexes),
+    leaving out those starting inside the ``outside`` spans; with ``stale_days``, over the bookings of the stale
+    roll-up rows of those days only (see ``booking.services.rollups``)."""
     requester = aliased(Organization)
     key = group_column(group_by, pieces).label("key")
     completed = Booking.status == S.completed
@@ -117,33 +139,42 @@ def booking_sums(
         ).label("savings_cent_seconds"),
         *(_count(Booking.rating == n).label(f"rated_{n}") for n in range(1, 6)),
     ]
-
-    def scoped(*selected):
-        return (
-            select(*selected)
-            .select_from(Booking)
-            .join(Resource, Resource.id == Booking.resource_id)
-            .join(Organization, Organization.id == Resource.organization_id)
-            .join(requester, requester.id == Booking.organization_id)
-            .where(*conditions, Booking.start >= start, Booking.start < end)
-        )
-
+    stmt = _scoped([key, *columns], conditions, start, end, requester, stale_days)
+    stmt = stmt.where(*(or_(Booking.start < a, Booking.start >= b) for a, b in outside))
     _tune_session()
-    sums = {
-        _plain(row.key): {name: getattr(row, name) for name in SUMS}
-        for row in db.session.execute(scoped(key, *columns).group_by(key))
+    return {
+        plain(row.key): {name: getattr(row, name) for name in SUMS} for row in db.session.execute(stmt.group_by(key))
     }
-    if hours_only:
-        return sums, [], {}
+
+
+def served_and_medians(
+    conditions: list, start: datetime, end: datetime, pieces: list[tuple[datetime, datetime]], group_by: str
+) -> tuple[list, dict]:
+    """Over the bookings starting in ``[start, end)`` of the resources meeting ``conditions``, per row key:
+
+    - ``served``: ``[(key, organization_id, is_sme)]``, the distinct external organizations with a completed booking;
+    - ``medians``: ``{key: hours}`` and ``{None: hours}`` for all rows together — the median of decided_at −
+      created_at over decisions made by a person, found by the database (the middle one or two of each ordered
+      group), so that a province-year of decisions is not carried to Python.
+
+    Neither adds up across days, so neither is rolled up: both are read from the bookings on every call."""
+    requester = aliased(Organization)
+    key = group_column(group_by, pieces).label("key")
+    completed = Booking.status == S.completed
+    external = Booking.organization_id != Resource.organization_id
+    sme = requester.kind == OrgKind.sme
+    _tune_session()
     served = [
-        (_plain(k), org, bool(is_sme))
+        (plain(k), org, bool(is_sme))
         for k, org, is_sme in db.session.execute(
-            scoped(key, Booking.organization_id, sme).where(completed, external).distinct()
+            _scoped([key, Booking.organization_id, sme], conditions, start, end, requester)
+            .where(completed, external)
+            .distinct()
         )
     ]
     by_person = (Booking.decided_by_id.is_not(None), Booking.decided_at.is_not(None), Booking.auto_approved.is_(False))
     waited = (seconds_between(Booking.created_at, Booking.decided_at) / 3600.0).label("hours")
-    decided = scoped(key, waited).where(*by_person).subquery()
+    decided = _scoped([key, waited], conditions, start, end, requester).where(*by_person).subquery()
     medians = {}
     for partition in (decided.c.key, None):
         over = {"partition_by": partition} if partition is not None else {}
@@ -159,11 +190,12 @@ def booking_sums(
             .group_by(ranked.c.key)
         )
         for k, hours in db.session.execute(middle):
-            medians[_plain(k)] = float(hours)
-    return sums, served, medians
+            medians[plain(k)] = float(hours)
+    return served, medians
 
 
-def _plain(value):
+def plain(value):
+    """An enum key as its value."""
     return value.value if hasattr(value, "value") else value
 
 

@@ -1,11 +1,9 @@
 """The program's resource-sharing figures (SPEC §5) for a period ``[start, end)`` and a scope, grouped.
 
-Exact on every call. Every figure is computed from the bookings, opening hours and blackouts as they are now, with
-four queries whatever the number of bookings (resources in scope with their opening hours, blackouts, bookings).
-Nothing is cached: SPEC §5 allows a roll-up to serve closed days only if a later change (a late check-out, a
-rating, a blackout added afterwards) shows at once, and a cache that must be checked against every booking and
-blackout of the period saves little over reading them. ``booking.jobs.ROLLUPS`` therefore stays empty until a
-measured need appears; a wrong cached figure is worse than a slow one.
+Exact on every call: every figure is what the bookings, opening hours and blackouts are now. The booking sums of
+closed days come from the nightly roll-up where it holds them, and from the bookings wherever a later change has
+made its row stale (``booking.services.rollups``); open hours (a few rows per resource) and the distinct
+organizations served and median response times (which do not add up across days) are always read afresh.
 
 Choices where SPEC is silent, stated once here:
 
@@ -38,8 +36,8 @@ from ..extensions import db
 from ..labels import label
 from ..models import OpeningHours, Organization, Resource, User
 from ..models.enums import BookingStatus, ResourceKind, Role
-from . import policy
-from .booking_sums import booking_sums
+from . import policy, rollups
+from .booking_sums import served_and_medians
 from .clock import platform_tz, to_local
 from .errors import Forbidden, ValidationFailed
 from .open_hours import open_hours
@@ -73,7 +71,7 @@ class Tally:
     ratings: list = field(default_factory=lambda: [0] * 5)  # how many of each score, 1 to 5
 
     def add(self, sums: dict) -> None:
-        """Add one row of ``booking_sums`` (the bookings of one resource in one piece of the period)."""
+        """Add one row of ``rollups.usage_sums`` (the bookings of one resource in one piece of the period)."""
         for name in ("requests", "approved", "rejected", "cancelled", "expired", "no_shows"):
             setattr(self, name, getattr(self, name) + int(sums[name]))
         for name in ("effective", "external", "sme", "partner_sme"):
@@ -279,7 +277,8 @@ def usage_figures(
     def row_key(key):
         return pieces[key][0] if group_by == "month" else key
 
-    sums, served, medians = booking_sums(scope.conditions, start, end, spans, group_by, hours_only=hours_only)
+    sums = rollups.usage_sums(scope.conditions, start, end, spans, group_by)
+    served, medians = ([], {}) if hours_only else served_and_medians(scope.conditions, start, end, spans, group_by)
     for key, figures in sums.items():
         rows[row_key(key)].add(figures)
         totals.add(figures)
