@@ -170,3 +170,21 @@ def test_free_time_filter_pages_the_resources_with_free_time_in_order(api, facto
     named = client.get(f"/resources?{window}&q={quote('仪器1')}").get_json()
     assert [r["id"] for r in named["items"]] == [free[1].id]
     assert {full.id, closed.id, faulty.id}.isdisjoint(r["id"] for r in body["items"])
+
+
+def test_catalog_pages_carry_the_total_in_order_and_past_the_end(api, factory):
+    provider, _admin, _operator = factory.make_provider()
+    other, _a, _o = factory.make_provider(city="430100")
+    mine = [factory.make_resource(provider, name=f"分页仪器{n}") for n in range(5)]
+    factory.make_resource(other, name="分页仪器 其他单位")
+    factory.make_resource(provider, name="分页仪器 退役", status="retired")
+    client = api.as_(factory.make_user(factory.make_org(kind=OrgKind.sme), Role.member))
+    pages = [client.get(f"/resources?organization_id={provider.id}&per_page=2&page={n}").get_json() for n in (1, 2, 3)]
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    assert [r["id"] for p in pages for r in p["items"]] == [r.id for r in mine]
+    past = client.get(f"/resources?organization_id={provider.id}&per_page=2&page=4").get_json()
+    assert (past["total"], past["items"]) == (5, [])
+    texts = client.get(f"/resources?q={quote('分页仪器')}&per_page=4&page=2").get_json()
+    assert texts["total"] == 6 and len(texts["items"]) == 2
+    nothing = client.get(f"/resources?q={quote('没有这种仪器')}").get_json()
+    assert (nothing["total"], nothing["items"]) == (0, [])

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Blackout, Organization, Resource
 from ..services import policy
 from ..services import resources as resource_service
-from ..services.availability import availability, check_period, free_page, search_resources
+from ..services.availability import availability, catalog_page, check_period, free_page, search_resources
 from ..services.clock import iso, now_utc
 from ..services.errors import Forbidden, NotFound, ValidationFailed
 from ..services.schedule import hhmm_to_minute
@@ -53,12 +53,13 @@ def list_resources():
     filters = q.model_dump()
     stmt = search_resources(filters)
     if q.available_from is None and q.available_to is None:
-        return ok(page_of(stmt, q.page, q.per_page, lambda r: resource_json(r, full=False)))
-    if q.available_from is None or q.available_to is None:
+        items, total = catalog_page(stmt, q.page, q.per_page)
+    elif q.available_from is None or q.available_to is None:
         missing = "available_to" if q.available_to is None else "available_from"
         raise ValidationFailed(_("Give both available_from and available_to."), fields={missing: _("required")})
-    check_period(q.available_from, q.available_to, end_field="available_to")
-    items, total = free_page(stmt, q.available_from, q.available_to, q.page, q.per_page)
+    else:
+        check_period(q.available_from, q.available_to, end_field="available_to")
+        items, total = free_page(stmt, q.available_from, q.available_to, q.page, q.per_page)
     return ok(
         {
             "items": [resource_json(r, full=False) for r in items],

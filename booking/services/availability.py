@@ -1,11 +1,12 @@
 """Free and busy time of a resource (SPEC §3 availability), and the catalog search."""
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import any_, func, select
+from sqlalchemy import any_, func, literal, select, union_all
 
 from ..extensions import db
 from ..models import Blackout, Booking, OpeningHours, Organization, Resource, ResourceTerm
@@ -133,14 +134,46 @@ RARE_TERMS = 2  # of which the rarest are used to narrow
 COMMON = 8000  # a bigram more resources hold than this narrows too little: reading its holders costs more than scanning
 
 
+# How many resources hold a bigram, capped at ``COMMON + 1``, remembered per process for a while: it only chooses
+# how the candidates are found, never what matches, so a count some minutes old does no harm.
+TERM_COUNT_AGE = 300.0
+_term_counts: dict[str, tuple[float, int]] = {}
+
+
+def _held(terms: list[str]) -> dict[str, int]:
+    """How many resources hold each of ``terms`` (capped), with one query for those not remembered."""
+    now = time.monotonic()
+    known = {}
+    for term in terms:
+        seen = _term_counts.get(term)
+        if seen is not None and now - seen[0] < TERM_COUNT_AGE:
+            known[term] = seen[1]
+    missing = [t for t in terms if t not in known]
+    if missing:
+        counts = [
+            select(
+                literal(t).label("term"),
+                select(func.count())
+                .select_from(
+                    select(ResourceTerm.resource_id).where(ResourceTerm.term == t).limit(COMMON + 1).subquery()
+                )
+                .scalar_subquery()
+                .label("n"),
+            )
+            for t in missing
+        ]
+        for term, n in db.session.execute(union_all(*counts) if len(counts) > 1 else counts[0]):
+            known[term] = n
+            _term_counts[term] = (now, n)
+        if len(_term_counts) > 50_000:  # a bound on the memory of odd queries
+            _term_counts.clear()
+    return known
+
+
 def _rare_terms(q: str) -> list[str]:
-    """The (at most two) rarest bigrams of ``q`` held by at most ``COMMON`` resources, by a count capped at
-    ``COMMON + 1`` index entries each; none when every bigram is common (then the substring test alone reads the
-    resources)."""
-    held = {}
-    for term in sorted(terms_of(q), key=q.index)[:MAX_QUERY_TERMS]:
-        capped = select(ResourceTerm.resource_id).where(ResourceTerm.term == term).limit(COMMON + 1).subquery()
-        held[term] = db.session.scalar(select(func.count()).select_from(capped))
+    """The (at most two) rarest bigrams of ``q`` held by at most ``COMMON`` resources; none when every bigram is
+    common (then the substring test alone reads the resources)."""
+    held = _held(sorted(terms_of(q), key=q.index)[:MAX_QUERY_TERMS])
     rare = sorted((n, term) for term, n in held.items() if n <= COMMON)
     return [term for _n, term in rare[:RARE_TERMS]]
 
@@ -155,7 +188,9 @@ def search_resources(filters: dict):
     ``q`` matches the searched fields and the owner's name anywhere, case-insensitively (``Resource.search_text``).
     The bigram index (``ResourceTerm``) picks the resources holding every bigram of ``q``; a plain substring test
     (``text_position``) decides among them, so the index changes the speed, never the answer."""
-    stmt = select(Resource).join(Organization, Organization.id == Resource.organization_id)
+    stmt = select(Resource)
+    if filters.get("industry") is not None:
+        stmt = stmt.join(Organization, Organization.id == Resource.organization_id)
     if filters.get("q"):
         q = filters["q"].lower()
         stmt = stmt.where(text_position(Resource.search_text, q) > 0)
@@ -185,6 +220,25 @@ def search_resources(filters: dict):
     if filters.get("status") is None:
         stmt = stmt.where(Resource.status != ResourceStatus.retired)
     return stmt.order_by(Resource.id)
+
+
+def catalog_page(stmt, page: int, per_page: int) -> tuple[list[Resource], int]:
+    """One page of the resources ``stmt`` (``search_resources``) selects, in its order, and how many it selects, in
+    one pass over the matches: the page's ids come with the count of all of them (a window over the whole result),
+    then the page's resources are read by primary key. Only a page past the end needs a separate count."""
+    offset = (page - 1) * per_page
+    rows = db.session.execute(
+        stmt.with_only_columns(Resource.id, func.count().over()).limit(per_page).offset(offset)
+    ).all()
+    if rows:
+        total = rows[0][1]
+    elif page == 1:
+        total = 0
+    else:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ids = [rid for rid, _total in rows]
+    found = {r.id: r for r in db.session.scalars(select(Resource).where(Resource.id.in_(ids))).unique()} if ids else {}
+    return [found[rid] for rid in ids], total
 
 
 @dataclass(slots=True)

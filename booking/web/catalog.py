@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Resource
 from ..services import bookings as booking_service
 from ..services import policy
-from ..services.availability import availability, free_page, search_resources
+from ..services.availability import availability, catalog_page, free_page, search_resources
 from ..services.clock import local_date, local_day_span, local_midnight, now_utc
 from ..services.errors import DomainError
 from ..services.schedule import minute_to_hhmm
@@ -34,8 +34,7 @@ def catalog():
         start, end = local_day_span(form.day.data)
         items, total = free_page(stmt, start, end, page, PER_PAGE)
     else:
-        pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
-        items, total = pagination.items, pagination.total
+        items, total = catalog_page(stmt, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
