@@ -100,14 +100,40 @@ def live_sums(
     end: datetime,
     pieces: list[tuple[datetime, datetime]],
     group_by: str,
+) -> dict:
+    """``{key: {name: number}}`` of ``SUMS`` over the bookings starting in ``[start, end)`` of the resources meeting
+    ``conditions``, per row key (see ``group_column``; enum keys as their values, month keys as piece indexes)."""
+    tune_session()
+    return sums_by_key(db.session.execute(live_sums_select(conditions, start, end, pieces, group_by)))
+
+
+def sums_by_key(rows) -> dict:
+    """``{key: {name: number}}`` of result rows of ``live_sums_select`` (keys repeated across the parts of a
+    ``UNION ALL`` are added up)."""
+    sums: dict = {}
+    for row in rows:
+        key = plain(row.key)
+        if key in sums:
+            for name in SUMS:
+                sums[key][name] += getattr(row, name)
+        else:
+            sums[key] = {name: getattr(row, name) for name in SUMS}
+    return sums
+
+
+def live_sums_select(
+    conditions: list,
+    start: datetime,
+    end: datetime,
+    pieces: list[tuple[datetime, datetime]],
+    group_by: str,
     *,
     outside: list[tuple[datetime, datetime]] = (),
     stale_days: list | None = None,
-) -> dict:
-    """``{key: {name: number}}`` of ``SUMS`` over the bookings starting in ``[start, end)`` of the resources meeting
-    ``conditions``, per row key (see ``group_column``; enum keys as their values, month keys as piece indexes),
-    leaving out those starting inside the ``outside`` spans; with ``stale_days``, over the bookings of the stale
-    roll-up rows of those days only (see ``booking.services.rollups``)."""
+):
+    """The statement of ``live_sums``, leaving out the bookings starting inside the ``outside`` spans; with
+    ``stale_days``, over the bookings of the stale roll-up rows of those days only (see
+    ``booking.services.rollups``). Its columns are ``key`` and ``SUMS``."""
     requester = aliased(Organization)
     key = group_column(group_by, pieces).label("key")
     completed = Booking.status == S.completed
@@ -140,11 +166,7 @@ def live_sums(
         *(_count(Booking.rating == n).label(f"rated_{n}") for n in range(1, 6)),
     ]
     stmt = _scoped([key, *columns], conditions, start, end, requester, stale_days)
-    stmt = stmt.where(*(or_(Booking.start < a, Booking.start >= b) for a, b in outside))
-    _tune_session()
-    return {
-        plain(row.key): {name: getattr(row, name) for name in SUMS} for row in db.session.execute(stmt.group_by(key))
-    }
+    return stmt.where(*(or_(Booking.start < a, Booking.start >= b) for a, b in outside)).group_by(key)
 
 
 def served_and_medians(
@@ -163,7 +185,7 @@ def served_and_medians(
     completed = Booking.status == S.completed
     external = Booking.organization_id != Resource.organization_id
     sme = requester.kind == OrgKind.sme
-    _tune_session()
+    tune_session()
     served = [
         (plain(k), org, bool(is_sme))
         for k, org, is_sme in db.session.execute(
@@ -199,7 +221,7 @@ def plain(value):
     return value.value if hasattr(value, "value") else value
 
 
-def _tune_session() -> None:
+def tune_session() -> None:
     """PostgreSQL, for this transaction: no JIT compilation (it costs more than these sub-second aggregates gain)
     and room to sort a province-year of bookings in memory."""
     if db.session.get_bind().dialect.name == "postgresql":

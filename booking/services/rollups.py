@@ -18,10 +18,9 @@ the scheduler's transactions hold the write lock from their start), so a change 
 sums, and a change committed after marks the row stale again. The job itself runs once per night (``booking.jobs``).
 """
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,7 +28,7 @@ from ..extensions import db
 from ..models import Booking, Organization, Resource, RolledDay, UsageRollup
 from ..models.base import utcnow
 from ..models.rollup import CENTS, COUNTS, SECONDS
-from .booking_sums import SUMS, group_column, live_sums, plain
+from .booking_sums import SUMS, group_column, live_sums, live_sums_select, sums_by_key, tune_session
 from .clock import local_date, local_day_span, local_midnight, now_utc
 
 # Rolling up --------------------------------------------------------------------------------------------------------
@@ -171,11 +170,11 @@ def _rolled_runs(start: datetime, end: datetime) -> list[tuple[date, date]]:
     return [(a, b) for a, b in runs]
 
 
-def _row_sums(conditions: list, runs: list[tuple[date, date]], pieces, group_by: str) -> dict:
-    """The ``SUMS`` per row key of the clean rows of the days of ``runs``."""
+def _row_sums_select(conditions: list, runs: list[tuple[date, date]], pieces, group_by: str):
+    """The ``SUMS`` per row key of the clean rows of the days of ``runs``, as ``live_sums_select`` gives them."""
     key = group_column(group_by, pieces, moment=UsageRollup.starts_at).label("key")
     in_runs = or_(*(and_(UsageRollup.day >= a, UsageRollup.day < b) for a, b in runs))
-    stmt = (
+    return (
         select(key, *(func.coalesce(func.sum(getattr(UsageRollup, name)), 0).label(name) for name in SUMS))
         .select_from(UsageRollup)
         .join(Resource, Resource.id == UsageRollup.resource_id)
@@ -183,7 +182,6 @@ def _row_sums(conditions: list, runs: list[tuple[date, date]], pieces, group_by:
         .where(*conditions, UsageRollup.stale.is_(False), in_runs)
         .group_by(key)
     )
-    return {plain(row.key): {name: getattr(row, name) for name in SUMS} for row in db.session.execute(stmt)}
 
 
 def usage_sums(
@@ -195,14 +193,12 @@ def usage_sums(
     if not runs:
         return live_sums(conditions, start, end, pieces, group_by)
     spans = [(local_midnight(a), local_midnight(b)) for a, b in runs]
-    parts = (
-        live_sums(conditions, start, end, pieces, group_by, outside=spans),
-        live_sums(conditions, start, end, pieces, group_by, stale_days=runs),
-        _row_sums(conditions, runs, pieces, group_by),
-    )
-    total: dict = defaultdict(lambda: dict.fromkeys(SUMS, 0))
-    for part in parts:
-        for key, values in part.items():
-            for name in SUMS:
-                total[key][name] += (float if name in SECONDS else int)(values[name])
-    return dict(total)
+    # One statement, so that the three parts are read from one snapshot of the database: a change committed
+    # between two of them can neither be missed nor counted twice.
+    parts = union_all(
+        live_sums_select(conditions, start, end, pieces, group_by, outside=spans),
+        live_sums_select(conditions, start, end, pieces, group_by, stale_days=runs),
+        _row_sums_select(conditions, runs, pieces, group_by),
+    ).subquery()
+    tune_session()
+    return sums_by_key(db.session.execute(select(parts)))
