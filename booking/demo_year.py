@@ -426,6 +426,8 @@ class Year:
     def booking(self, booking_id, resource, requester, org, own_partners, start, end, decider=None):
         rng = self.rng
         created = start - timedelta(hours=rng.randint(30, 24 * 20))
+        if created > self.now:  # a booking far ahead was asked for lately, not in the future
+            created = self.now - timedelta(hours=rng.uniform(0.5, 30))
         partner = org.kind == OrgKind.sme and org.id in own_partners
         auto = resource.approval == ApprovalPolicy.never or (
             resource.approval == ApprovalPolicy.non_partners and partner
@@ -433,7 +435,7 @@ class Year:
         internal = org.id == resource.organization_id
         rate = Decimal(0) if internal else Decimal(resource.partner_hourly_fee if partner else resource.hourly_fee)
         hours = Decimal((end - start).total_seconds()) / Decimal(3600)
-        decided = created if auto else created + timedelta(hours=rng.uniform(0.5, 36))
+        decided = created if auto else min(created + timedelta(hours=rng.uniform(0.5, 36)), self.now)
         row = dict(
             id=booking_id,
             resource_id=resource.id,
@@ -474,6 +476,12 @@ class Year:
             status = S.in_use if resource.check_in_required else S.approved
         else:
             status = S.approved if auto or rng.random() < 0.6 else S.pending
+        if status == S.pending and created < self.now - timedelta(hours=40):
+            # Still waiting: asked within the decision window, so the demo opens with requests to decide rather
+            # than a first scheduler tick that expires them.
+            created = self.now - timedelta(hours=rng.uniform(1, 40))
+            row.update(created_at=created, updated_at=created)
+            steps = [(None, S.pending, "request", created)]
         if status == S.expired:
             steps.append((S.pending, S.expired, "expire", min(created + timedelta(hours=48), start)))
         elif status == S.rejected:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from booking.extensions import db
 from booking.models import Booking, Organization, Partnership, Resource, User
 from booking.models.enums import BookingStatus, OrgKind, Role
+from booking.services.bookings import decision_deadline
 from booking.services.policy import are_partners
 
 
@@ -88,6 +89,12 @@ def test_demo_year_covers_every_city_with_a_realistic_year(demo):
     expired = count(select(func.count(Resource.id)).where(Resource.certificate_valid_until < today))
     assert expired >= 1
     assert "bookings over the year" in demo
+    # Nothing was asked or decided in the future, and the waiting requests are still inside their decision window.
+    now = datetime.now(UTC)
+    assert count(select(func.count(Booking.id)).where(Booking.created_at > now)) == 0
+    assert count(select(func.count(Booking.id)).where(Booking.decided_at > now)) == 0
+    waiting = db.session.scalars(select(Booking).where(Booking.status == BookingStatus.pending)).all()
+    assert waiting and all(decision_deadline(b) > now for b in waiting)
 
 
 def test_demo_reports_show_each_status_of_the_program(demo):
