@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from werkzeug.exceptions import NotFound as RouteNotFound
 
 from booking.extensions import db
-from booking.models import Blackout, Booking, Notification, Partnership, Resource
-from booking.models.enums import BookingStatus, NotificationKind, OrgKind, PartnershipStatus, Role
+from booking.models import Blackout, Booking, CityReport, Notification, Partnership, Resource
+from booking.models.enums import BookingStatus, NotificationKind, OrgKind, PartnershipStatus, ReportStatus, Role
 
 from .booking_checks import at
 from .factories import PASSWORD, ApiClient, credit_code, local, next_weekday
@@ -116,6 +117,8 @@ class World:
             "bl2": "机密停机说明二",
             "n1": "机密通知一",
             "n2": "机密通知二",
+            "rep": "机密成效：株洲年度报告草稿",
+            "rep2": "机密成效：长沙年度报告草稿",
             **{f"phone_{k}": v for k, v in self.phones.items()},
         }
         self.B1 = self.booking(self.R, self.partner_member, BookingStatus.pending, purpose=self.secrets["b1"])
@@ -125,6 +128,10 @@ class World:
         self.BL2 = self.blackout(self.R2, self.secrets["bl2"])
         self.N1 = self.notification(self.p_operator, self.secrets["n1"], self.B1)
         self.N2 = self.notification(self.partner_member, self.secrets["n2"], self.B1)
+        self.year = self.day.year
+        for city, key in ((HOME, "rep"), (FAR, "rep2")):
+            db.session.add(CityReport(city=city, year=self.year, achievements=self.secrets[key]))
+        db.session.commit()
         self.ids = {
             "P": self.P.id,
             "Q": self.Q.id,
@@ -143,7 +150,9 @@ class World:
             "n2": self.N2.id,
             "day": self.day.isoformat(),
             "day_after": (self.day + timedelta(days=1)).isoformat(),
-            "year": self.day.year,
+            "year": self.year,
+            "home": HOME,
+            "far": FAR,
         }
 
     # Objects ---------------------------------------------------------------------------------------------------
@@ -321,6 +330,7 @@ def secret(key: str) -> Callable:
 REQUESTERS = P_ALL | S_ALL | F_ALL
 ALL_HOURS = [{"weekday": d, "start": "08:00", "end": "20:00"} for d in range(7)]
 USAGE = "/stats/usage?from={day}&to={day_after}"
+REPORT_TEXT = {"achievements": "矩阵成效", "problems": "矩阵问题", "next_steps": "矩阵打算"}
 
 
 def booking_rows(key: str, owner_staff, requesters, viewers) -> list[Row]:
@@ -398,6 +408,16 @@ def resource_rows(key: str, owner_admin, owner_staff, blackout_key: str) -> list
             everyone(200),
             shows=(("blackout note", secret(blackout_key), set()), ("b1 purpose", secret("b1"), set())),
         ),
+    ]
+
+
+def report_rows(city_key: str, text_key: str, readers, writer: str) -> list[Row]:
+    """Read the 市州's report, save its draft, then submit it (the writer's draft, saved first, is still open)."""
+    report = f"/reports/{{{city_key}}}/{{year}}"
+    return [
+        Row("GET", report, expect(200, readers), shows=(("report text", secret(text_key), readers),)),
+        Row("PUT", report, expect(200, {writer}), REPORT_TEXT),
+        Row("POST", report + "/submit", expect(200, {writer}), REPORT_TEXT),
     ]
 
 
@@ -517,6 +537,11 @@ def matrix() -> list[Row]:
             optional=True,
         ),
         Row("GET", "/stats/program?year={year}", expect(200, regulators), optional=True),
+        # Annual work reports (SPEC §1, §5): read by the 市州's regulator, the province and admins; written and
+        # submitted by the 市州's regulator only. The drafts' text is shown to their readers alone.
+        Row("GET", "/reports?year={year}", expect(200, regulators)),
+        *report_rows("home", "rep", HOME_REG, "city"),
+        *report_rows("far", "rep2", FAR_REG, "far_city"),
         # Last: revoking the token ends every client's session -------------------------------------------------
         Row("DELETE", "/auth/tokens/current", everyone(204)),
     ]
@@ -614,6 +639,14 @@ def unchanged(w: World, clients) -> list[str]:
     for key in ("ps", "ps2"):
         if db.session.get(Partnership, w.ids[key]).status != PartnershipStatus.active:
             problems.append(f"shared partnership {key} changed")
+    for city in (HOME, FAR):
+        report = db.session.scalars(select(CityReport).where(CityReport.city == city, CityReport.year == w.year)).one()
+        if (report.status, report.achievements, report.submitted_by_id) != (
+            ReportStatus.submitted,
+            REPORT_TEXT["achievements"],
+            (w.city if city == HOME else w.far_city).id,
+        ):
+            problems.append(f"the report of {city} is not the one its regulator submitted")
     for role in SIGNED_IN:
         status = clients[role].get("/me").status_code
         if status != 401:

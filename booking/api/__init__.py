@@ -101,6 +101,12 @@ def parse_body(model):
         raise ValidationFailed(_("The body is not valid JSON."), fields={"body": _("malformed JSON")}) from None
 
 
+def has_body() -> bool:
+    """Whether the request carries a body: an optional one (a transition's note, a report's text on submission)
+    may be left out altogether."""
+    return bool(request.get_data(cache=True).strip())
+
+
 def parse_query(model):
     args = {}
     for key in request.args:
@@ -158,4 +164,4 @@ def ok(payload, status: int = 200):
     return jsonify(payload), status
 
 
-from . import auth, bookings, openapi, organizations, resources, stats  # noqa: E402,F401
+from . import auth, bookings, openapi, organizations, reports, resources, stats  # noqa: E402,F401

@@ -10,7 +10,7 @@ from ..services import bookings as booking_service
 from ..services import policy
 from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
-from . import api_user, bp, ok, page_of, parse_body, parse_query
+from . import api_user, bp, has_body, ok, page_of, parse_body, parse_query
 from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
 from .serializers import booking_json
 
@@ -86,12 +86,6 @@ def _transition_view(action: str):
 
     view.__name__ = f"booking_{action.replace('-', '_')}"
     return view
-
-
-def has_body() -> bool:
-    from flask import request
-
-    return bool(request.get_data(cache=True).strip())
 
 
 for _action in TRANSITIONS:

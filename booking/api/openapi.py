@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from ..models import enums
+from ..services.clock import FIRST_YEAR, LAST_YEAR
 from . import bp, ok
 from . import schemas as s
 from .types import MAX_ID
@@ -50,6 +51,7 @@ TEXT = {"type": "string"}
 URL = {"type": "string", "format": "uri"}
 MONEY = {"type": "number", "minimum": 0, "description": "CNY"}
 CITY = {"type": "string", "pattern": "^[0-9]{6}$", "description": "GB/T 2260 code"}
+YEAR = {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR}
 SPAN = obj({"start": INSTANT, "end": INSTANT})
 
 BODY_MODELS = (
@@ -66,6 +68,7 @@ BODY_MODELS = (
     s.BookingCreate,
     s.TransitionBody,
     s.RatingBody,
+    s.ReportBody,
 )
 ENUMS = (
     enums.Role,
@@ -319,7 +322,8 @@ def response_schemas() -> dict:
 
 
 def stats_schemas() -> dict:
-    """The figures of SPEC §5 (``booking.services.metrics``, ``booking.services.program``)."""
+    """The figures of SPEC §5 (``booking.services.metrics``, ``booking.services.program``) and the annual work
+    report that gathers them for a 市州 and a year (``booking.services.reports``)."""
     hours = {"type": "number", "minimum": 0, "description": "hours, 2 decimals"}
     rate = {"type": ["number", "null"], "minimum": 0, "description": "null when its divisor is 0"}
     count = {"type": "integer", "minimum": 0}
@@ -356,6 +360,7 @@ def stats_schemas() -> dict:
         "effective_hours": hours,
         "external_hours": hours,
     }
+    report_status = {"type": "string", "enum": ["missing", "draft", "submitted"]}
     return {
         "UsageFigures": obj(figures),
         "Usage": obj(
@@ -364,21 +369,73 @@ def stats_schemas() -> dict:
                 "totals": ref("UsageFigures"),
             }
         ),
+        "ProgramCity": obj({"city": CITY, "name": TEXT, **program_figures, "report_status": report_status}),
         "Program": obj(
             {
                 "year": {"type": "integer"},
-                "cities": {
+                "cities": {"type": "array", "items": ref("ProgramCity")},
+                "totals": obj({**program_figures, "reports_submitted": count}),
+            }
+        ),
+        **report_schemas(figures, report_status),
+    }
+
+
+def report_schemas(figures: dict, report_status: dict) -> dict:
+    """The annual work report of a 市州 (``serializers.report_summary_json``, ``serializers.report_json``)."""
+    count = {"type": "integer", "minimum": 0}
+    summary = {
+        "city": CITY,
+        "name": TEXT,
+        "year": YEAR,
+        "status": report_status,
+        "submitted_by": nullable({**TEXT, "description": "the name of the regulator who submitted it"}),
+        "submitted_at": nullable(INSTANT),
+        "updated_at": nullable({**INSTANT, "description": "null while the report is missing"}),
+    }
+    partnership = obj(
+        {
+            "id": ID,
+            "provider": TEXT,
+            "provider_kind": ref("OrgKind"),
+            "sme": TEXT,
+            "sme_city": CITY,
+            "started_on": DAY,
+            "ended_on": nullable(DAY),
+            "status": ref("PartnershipStatus"),
+            "cooperation": {"type": "array", "items": ref("Cooperation")},
+        }
+    )
+    return {
+        "ReportSummary": obj(summary),
+        "Reports": obj({"year": YEAR, "items": {"type": "array", "items": ref("ReportSummary")}}),
+        "Report": obj(
+            {
+                **summary,
+                "achievements": TEXT,
+                "problems": TEXT,
+                "next_steps": TEXT,
+                "due": DAY,
+                "totals": ref("UsageFigures"),
+                "months": {
                     "type": "array",
                     "items": obj(
-                        {
-                            "city": CITY,
-                            "name": TEXT,
-                            **program_figures,
-                            "report_status": {"type": "string", "enum": ["missing", "draft", "submitted"]},
-                        }
+                        {"key": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "label": TEXT, **figures}
                     ),
                 },
-                "totals": obj({**program_figures, "reports_submitted": count}),
+                "top_resources": {
+                    "type": "array",
+                    "items": obj({"key": ID, "label": TEXT, **figures}),
+                    "description": "At most 10 resources of the 市州 by effective hours in the year.",
+                },
+                "program": ref("ProgramCity"),
+                "partnerships": obj(
+                    {
+                        "count": count,
+                        "by_form": obj({form.value: count for form in enums.Cooperation}),
+                        "items": {"type": "array", "items": partnership},
+                    }
+                ),
             }
         ),
     }
@@ -487,14 +544,17 @@ def operation(
     return op
 
 
+PATH_SCHEMAS = {
+    "token": {"type": "string", "pattern": "^[0-9a-f]{40}$", "description": "the private feed's token"},
+    "city": CITY,
+    "year": YEAR,
+}
+
+
 def path_parameters(path: str) -> list[dict]:
     params = []
     for name in re.findall(r"{(\w+)}", path):
-        schema = (
-            ID
-            if name.endswith("_id")
-            else {"type": "string", "pattern": "^[0-9a-f]{40}$", "description": "the private feed's token"}
-        )
+        schema = ID if name.endswith("_id") else PATH_SCHEMAS[name]
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 
@@ -564,6 +624,47 @@ def operations() -> dict[str, dict[str, dict]]:
                 {200: answer("A row per city and the province's totals.", ref("Program"))},
                 query=s.ProgramQuery,
                 errors=(403,),
+            )
+        },
+        "/reports": {
+            "get": operation(
+                "list_reports",
+                "reports",
+                "The annual work reports of a year (by default the current one) that the caller reads: every "
+                "city's for the province and administrators, their own for a city regulator.",
+                {200: answer("One entry per city, missing reports included.", ref("Reports"))},
+                query=s.ReportsQuery,
+                errors=(403,),
+            )
+        },
+        "/reports/{city}/{year}": {
+            "get": operation(
+                "get_report",
+                "reports",
+                "A city's annual work report: the figures of SPEC §5 for the year, the top resources, the "
+                "partnerships by form of cooperation, and the regulator's text (the city's regulator, the province, "
+                "administrators).",
+                {200: answer("The report.", ref("Report"))},
+                errors=(403, 404, 422),
+            ),
+            "put": operation(
+                "save_report",
+                "reports",
+                "Save the regulator's text as a draft (the city's regulator); a submitted report is locked.",
+                {200: answer("The report.", ref("Report"))},
+                body=ref("ReportBody"),
+                errors=(403, 404, 409),
+            ),
+        },
+        "/reports/{city}/{year}/submit": {
+            "post": operation(
+                "submit_report",
+                "reports",
+                "Submit the report (the city's regulator), saving the text first when given; it is locked afterwards.",
+                {200: answer("The submitted report.", ref("Report"))},
+                body=ref("ReportBody"),
+                errors=(403, 404, 409),
+                body_required=False,
             )
         },
         "/organizations": {
@@ -850,6 +951,7 @@ LINKS = {
 
 # What an action's answer leads to: read the booking back, or take the next step of its life (SPEC §2.1).
 BOOKING = {"booking_id": "$response.body#/id"}
+REPORT = {"city": "$response.body#/city", "year": "$response.body#/year"}
 FOLLOW_UPS = {
     ("/bookings/{booking_id}/approve", "post"): (("get_booking", "booking_check_in", "booking_cancel"), BOOKING),
     ("/bookings/{booking_id}/reject", "post"): (("get_booking",), BOOKING),
@@ -862,6 +964,13 @@ FOLLOW_UPS = {
         {"resource_id": "$response.body#/id"},
     ),
     ("/notifications", "get"): (("read_notification",), {"notification_id": "$response.body#/items/0/id"}),
+    # The reports in one's scope lead to reading, writing and submitting them.
+    ("/reports", "get"): (
+        ("get_report", "save_report", "submit_report"),
+        {"city": "$response.body#/items/0/city", "year": "$response.body#/year"},
+    ),
+    ("/reports/{city}/{year}", "put"): (("get_report", "submit_report"), REPORT),
+    ("/reports/{city}/{year}/submit", "post"): (("get_report",), REPORT),
 }
 
 

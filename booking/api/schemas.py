@@ -22,8 +22,9 @@ from ..models.enums import (
     Traceability,
 )
 from ..services.accounts import MIN_PASSWORD_LENGTH
+from ..services.clock import FIRST_YEAR, LAST_YEAR
 from ..services.resources import MAX_HOURLY_FEE
-from .types import Body, Day, FreeText, Id, Instant, InstantOrDay, Name, Query, ShortText, clean_text
+from .types import Body, Day, FreeText, Id, Instant, InstantOrDay, Name, Query, ReportText, ShortText, clean_text
 
 CityCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s\u0000]+@[^@\s\u0000]+$")]
@@ -38,6 +39,7 @@ Fee = Annotated[
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": int(MAX_HOURLY_FEE), "description": "CNY, 2 decimals"}),
 ]
 HHMM = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
 
 
 class TokenRequest(Body):
@@ -174,6 +176,14 @@ class RatingBody(Body):
     comment: FreeText = ""
 
 
+class ReportBody(Body):
+    """The regulator's own text of the annual report (成效, 问题, 下一步打算); the whole text, each part given."""
+
+    achievements: ReportText
+    problems: ReportText
+    next_steps: ReportText
+
+
 # Query parameters ------------------------------------------------------------------------------------------------
 
 
@@ -233,4 +243,8 @@ class UsageQuery(Query):
 
 
 class ProgramQuery(Query):
-    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    year: Year | None = None
+
+
+class ReportsQuery(Query):
+    year: Year | None = None

@@ -7,6 +7,7 @@ from flask import url_for
 from ..models import Blackout, Booking, Notification, Organization, Partnership, Resource, User
 from ..services import policy
 from ..services.clock import iso
+from ..services.reports import SUMMARY_FIELDS, TEXT_FIELDS
 from ..services.schedule import minute_to_hhmm
 
 
@@ -170,4 +171,45 @@ def notification_json(n: Notification) -> dict:
         "body": n.body,
         "created_at": iso(n.created_at),
         "read": n.read_at is not None,
+    }
+
+
+def report_summary_json(entry: dict) -> dict:
+    """A report's place in a list (``reports.year_reports``): its 市州, year, status, who submitted it and when."""
+    return {
+        "city": entry["city"],
+        "name": entry["name"],
+        "year": entry["year"],
+        "status": entry["status"],
+        "submitted_by": entry["submitted_by"],
+        "submitted_at": iso(entry["submitted_at"]),
+        "updated_at": iso(entry["updated_at"]),
+    }
+
+
+def report_json(data: dict) -> dict:
+    """The whole annual report (``reports.report_data``): the list's fields and the text at the top, then the due
+    date, the §5 figures (totals and by month), the top resources, the 市州's program row and the partnerships."""
+    text = data["report"]
+    partnerships = data["partnerships"]
+    return {
+        **report_summary_json({**data, **{name: text[name] for name in SUMMARY_FIELDS}}),
+        **{name: text[name] for name in TEXT_FIELDS},
+        "due": data["due"].isoformat(),
+        "totals": data["totals"],
+        "months": data["months"],
+        "top_resources": data["top_resources"],
+        "program": data["program"],
+        "partnerships": {
+            "count": partnerships["count"],
+            "by_form": partnerships["by_form"],
+            "items": [
+                {
+                    **p,
+                    "started_on": p["started_on"].isoformat(),
+                    "ended_on": p["ended_on"].isoformat() if p["ended_on"] else None,
+                }
+                for p in partnerships["items"]
+            ],
+        },
     }

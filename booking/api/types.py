@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ..services.clock import platform_tz
+from ..services.reports import MAX_TEXT as REPORT_TEXT_MAX
 
 MAX_ID = 2**31 - 1
 NAME_MAX = 200
@@ -71,6 +72,8 @@ _TEXT_PATTERN = r"^[^\u0000]*$"
 Name = Annotated[str, AfterValidator(clean_text), Field(min_length=1, max_length=NAME_MAX, pattern=_TEXT_PATTERN)]
 ShortText = Annotated[str, AfterValidator(clean_text), Field(max_length=NAME_MAX, pattern=_TEXT_PATTERN)]
 FreeText = Annotated[str, AfterValidator(clean_text), Field(max_length=TEXT_MAX, pattern=_TEXT_PATTERN)]
+# The annual report's texts are longer than other free text: the bound is the report service's (SPEC §5).
+ReportText = Annotated[str, AfterValidator(clean_text), Field(max_length=REPORT_TEXT_MAX, pattern=_TEXT_PATTERN)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Instant = Annotated[datetime, BeforeValidator(parse_instant), WithJsonSchema({"type": "string", "format": "date-time"})]
 Day = Annotated[date, BeforeValidator(parse_day), WithJsonSchema({"type": "string", "format": "date"})]

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import CityReport, Organization, Partnership, User
@@ -29,6 +30,8 @@ from .errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from .program import partnership_in_year, program
 
 TEXT_FIELDS = ("achievements", "problems", "next_steps")
+# What a list of reports shows of each: its state, who submitted it and when, its last change.
+SUMMARY_FIELDS = ("status", "submitted_by", "submitted_at", "updated_at")
 MAX_TEXT = 5000
 TOP_RESOURCES = 10
 DUE = (11, 30)
@@ -145,13 +148,37 @@ def _partnerships(city: str, year: int) -> dict:
 
 def _report_text(report: CityReport | None) -> dict:
     if report is None:
-        return {"status": "missing", "submitted_by": None, "submitted_at": None, **dict.fromkeys(TEXT_FIELDS, "")}
+        return {**dict.fromkeys(SUMMARY_FIELDS), "status": "missing", **dict.fromkeys(TEXT_FIELDS, "")}
     return {
         "status": report.status.value,
         "submitted_by": report.submitted_by.name if report.submitted_by is not None else None,
         "submitted_at": report.submitted_at,
+        "updated_at": report.updated_at,
         **{name: getattr(report, name) or "" for name in TEXT_FIELDS},
     }
+
+
+def year_reports(user: User, year: int) -> dict:
+    """The reports of ``year`` that ``user`` may read, one per 市州 in the configuration's order (SPEC §1, §5): every
+    市州 for the province and platform administrators, its own for a city regulator; each with its status
+    (``missing`` until first saved), who submitted it and when, and its last change. Others are ``403``."""
+    if not policy.can_view_program(user):
+        raise Forbidden(_("Only regulators and administrators read the annual reports."))
+    check_year(year)
+    cities = [c for c in current_app.config["CITIES"] if policy.can_read_report(user, c["code"])]
+    found = {
+        report.city: report
+        for report in db.session.scalars(
+            select(CityReport)
+            .where(CityReport.year == year, CityReport.city.in_([c["code"] for c in cities]))
+            .options(selectinload(CityReport.submitted_by))
+        )
+    }
+    items = []
+    for c in cities:
+        text = _report_text(found.get(c["code"]))
+        items.append({"city": c["code"], "name": c["name"], "year": year, **{k: text[k] for k in SUMMARY_FIELDS}})
+    return {"year": year, "items": items}
 
 
 def report_data(user: User, city: str, year: int) -> dict:
