@@ -128,12 +128,10 @@ def live_sums_select(
     pieces: list[tuple[datetime, datetime]],
     group_by: str,
     *,
-    outside: list[tuple[datetime, datetime]] = (),
     stale_days: list | None = None,
 ):
-    """The statement of ``live_sums``, leaving out the bookings starting inside the ``outside`` spans; with
-    ``stale_days``, over the bookings of the stale roll-up rows of those days only (see
-    ``booking.services.rollups``). Its columns are ``key`` and ``SUMS``."""
+    """The statement of ``live_sums``; with ``stale_days``, over the bookings of the stale roll-up rows of those days
+    only (see ``booking.services.rollups``). Its columns are ``key`` and ``SUMS``."""
     requester = aliased(Organization)
     key = group_column(group_by, pieces).label("key")
     completed = Booking.status == S.completed
@@ -166,7 +164,7 @@ def live_sums_select(
         *(_count(Booking.rating == n).label(f"rated_{n}") for n in range(1, 6)),
     ]
     stmt = _scoped([key, *columns], conditions, start, end, requester, stale_days)
-    return stmt.where(*(or_(Booking.start < a, Booking.start >= b) for a, b in outside)).group_by(key)
+    return stmt.group_by(key)
 
 
 def served_and_medians(

@@ -192,11 +192,19 @@ def usage_sums(
     runs = _rolled_runs(start, end)
     if not runs:
         return live_sums(conditions, start, end, pieces, group_by)
-    spans = [(local_midnight(a), local_midnight(b)) for a, b in runs]
-    # One statement, so that the three parts are read from one snapshot of the database: a change committed
-    # between two of them can neither be missed nor counted twice.
+    # The rest of the period, read from the bookings: its partial days at the edges and the days not rolled up.
+    rest, cursor = [], start
+    for a, b in runs:
+        covered_from, covered_to = local_midnight(a), local_midnight(b)
+        if cursor < covered_from:
+            rest.append((cursor, covered_from))
+        cursor = covered_to
+    if cursor < end:
+        rest.append((cursor, end))
+    # One statement, so that every part is read from one snapshot of the database: a change committed between two
+    # of them can neither be missed nor counted twice.
     parts = union_all(
-        live_sums_select(conditions, start, end, pieces, group_by, outside=spans),
+        *(live_sums_select(conditions, a, b, pieces, group_by) for a, b in rest),
         live_sums_select(conditions, start, end, pieces, group_by, stale_days=runs),
         _row_sums_select(conditions, runs, pieces, group_by),
     ).subquery()
