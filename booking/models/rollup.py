@@ -46,9 +46,14 @@ class UsageRollup(db.Model):
     __tablename__ = "usage_rollups"
     __table_args__ = (
         Index("ix_usage_rollups_day", "day", "resource_id"),
-        # The few stale rows, found without reading the clean ones.
+        # The few stale rows, found without reading the clean ones (each engine matches a partial index to the
+        # query's condition as it renders it: ``stale`` on PostgreSQL, ``stale = 1`` on SQLite).
         Index(
-            "ix_usage_rollups_stale", "day", "resource_id", sqlite_where=text("stale"), postgresql_where=text("stale")
+            "ix_usage_rollups_stale",
+            "day",
+            "resource_id",
+            sqlite_where=text("stale = 1"),
+            postgresql_where=text("stale"),
         ),
     )
 

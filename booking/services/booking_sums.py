@@ -84,7 +84,7 @@ def _scoped(selected, conditions: list, start: datetime, end: datetime, requeste
                     Booking.resource_id == row.resource_id, Booking.start >= row.starts_at, Booking.start < row.ends_at
                 ),
             )
-            .where(row.stale.is_(True), or_(*(and_(row.day >= a, row.day < b) for a, b in stale_days)))
+            .where(row.stale, or_(*(and_(row.day >= a, row.day < b) for a, b in stale_days)))
         )
     return (
         stmt.join(Resource, Resource.id == Booking.resource_id)

@@ -75,7 +75,7 @@ def roll_up_day(day: date, *, again: bool = False) -> int:
     starts_at, ends_at = local_day_span(day)
     held = db.session.scalars(
         select(UsageRollup.resource_id)
-        .where(UsageRollup.day == day, *([UsageRollup.stale.is_(True)] if again else []))
+        .where(UsageRollup.day == day, *([UsageRollup.stale] if again else []))
         .order_by(UsageRollup.resource_id)
         .with_for_update()
     ).all()
@@ -124,7 +124,7 @@ def roll_up(through: date, now: datetime) -> dict:
     stale_days = db.session.scalars(
         select(UsageRollup.day)
         .join(RolledDay, RolledDay.day == UsageRollup.day)
-        .where(UsageRollup.stale.is_(True), UsageRollup.day <= through)
+        .where(UsageRollup.stale, UsageRollup.day <= through)
         .distinct()
         .order_by(UsageRollup.day)
     ).all()
@@ -179,7 +179,7 @@ def _row_sums_select(conditions: list, runs: list[tuple[date, date]], pieces, gr
         .select_from(UsageRollup)
         .join(Resource, Resource.id == UsageRollup.resource_id)
         .join(Organization, Organization.id == Resource.organization_id)
-        .where(*conditions, UsageRollup.stale.is_(False), in_runs)
+        .where(*conditions, ~UsageRollup.stale, in_runs)
         .group_by(key)
     )
 

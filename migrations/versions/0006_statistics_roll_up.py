@@ -54,7 +54,7 @@ def upgrade():
     with op.batch_alter_table('usage_rollups', schema=None) as batch_op:
         batch_op.create_index('ix_usage_rollups_day', ['day', 'resource_id'], unique=False)
         batch_op.create_index('ix_usage_rollups_stale', ['day', 'resource_id'], unique=False,
-                              sqlite_where=sa.text('stale'), postgresql_where=sa.text('stale'))
+                              sqlite_where=sa.text('stale = 1'), postgresql_where=sa.text('stale'))
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.create_index('ix_bookings_start', ['start'], unique=False)
 
@@ -64,7 +64,7 @@ def downgrade():
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index('ix_bookings_start')
     with op.batch_alter_table('usage_rollups', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_rollups_stale', sqlite_where=sa.text('stale'),
+        batch_op.drop_index('ix_usage_rollups_stale', sqlite_where=sa.text('stale = 1'),
                             postgresql_where=sa.text('stale'))
         batch_op.drop_index('ix_usage_rollups_day')
 
