@@ -158,6 +158,8 @@ def test_the_figures_of_rolled_days_are_read_from_the_rows(api, w):
     assert api.as_(w.partner_member).post(f"/bookings/{rated.id}/rating", json={"score": 2}).status_code == 200
     assert rows()[(w.lathe.id, date(2026, 3, 4))].stale
     assert figures(api, w.province)["month"]["totals"]["requests"] == exact + 200
+    # A stale row of a day the period only partly covers is read once, with that day's other bookings.
+    assert figures(api, w.province, partial)["month"]["totals"]["requests"] == 12
     assert roll_up(local(date(2026, 3, 11), 2))["resummed"] == 1
     assert rows()[(w.lathe.id, date(2026, 3, 4))].requests == 2
 
