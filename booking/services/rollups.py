@@ -20,7 +20,7 @@ sums, and a change committed after marks the row stale again. The job itself run
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,6 +32,8 @@ from .booking_sums import SUMS, group_column, live_sums, live_sums_select, sums_
 from .clock import local_date, local_day_span, local_midnight, now_utc
 
 # Rolling up --------------------------------------------------------------------------------------------------------
+
+CATCH_UP_DAYS = 28  # rolling up this many days in one run is a catch-up (a first run, a long downtime)
 
 
 def last_closed_day(now: datetime) -> date:
@@ -121,6 +123,11 @@ def roll_up(through: date, now: datetime) -> dict:
         done["rows"] += roll_up_day(day)
         db.session.commit()
         done["days"] += 1
+    if done["days"] >= CATCH_UP_DAYS:
+        # A catch-up wrote many rows at once: the planners' statistics of the table are renewed now rather than at
+        # PostgreSQL's next automatic analysis (SQLite has none), so the statistics' plans fit its new size.
+        db.session.execute(text("ANALYZE usage_rollups"))
+        db.session.commit()
     stale_days = db.session.scalars(
         select(UsageRollup.day)
         .join(RolledDay, RolledDay.day == UsageRollup.day)
