@@ -277,7 +277,7 @@ def usage_figures(
     def row_key(key):
         return pieces[key][0] if group_by == "month" else key
 
-    sums = rollups.usage_sums(scope.conditions, start, end, spans, group_by)
+    sums = rollups.usage_sums(scope.conditions, start, end, spans, group_by, resource_ids=ids)
     served, medians = ([], {}) if hours_only else served_and_medians(scope.conditions, start, end, spans, group_by)
     for key, figures in sums.items():
         rows[row_key(key)].add(figures)

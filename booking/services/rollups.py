@@ -177,8 +177,10 @@ def _rolled_runs(start: datetime, end: datetime) -> list[tuple[date, date]]:
     return [(a, b) for a, b in runs]
 
 
-def _row_sums_select(conditions: list, runs: list[tuple[date, date]], pieces, group_by: str):
-    """The ``SUMS`` per row key of the clean rows of the days of ``runs``, as ``live_sums_select`` gives them."""
+def _row_sums_select(conditions: list, runs: list[tuple[date, date]], pieces, group_by: str, resource_ids=None):
+    """The ``SUMS`` per row key of the clean rows of the days of ``runs``, as ``live_sums_select`` gives them;
+    ``resource_ids``, when given, are the ids ``conditions`` select, named so that the planner reads just their
+    rows by primary key rather than scan the whole table (it cannot tell how few rows a 市州's resources hold)."""
     key = group_column(group_by, pieces, moment=UsageRollup.starts_at).label("key")
     in_runs = or_(*(and_(UsageRollup.day >= a, UsageRollup.day < b) for a, b in runs))
     return (
@@ -187,15 +189,27 @@ def _row_sums_select(conditions: list, runs: list[tuple[date, date]], pieces, gr
         .join(Resource, Resource.id == UsageRollup.resource_id)
         .join(Organization, Organization.id == Resource.organization_id)
         .where(*conditions, ~UsageRollup.stale, in_runs)
+        .where(*([] if resource_ids is None else [UsageRollup.resource_id.in_(resource_ids)]))
         .group_by(key)
     )
 
 
+# Scopes up to this many resources name their ids to the roll-up's query (a province's or a 市州's do; the
+# country's is read whole anyway, and would exceed SQLite's limit of bound parameters).
+NAMED_RESOURCES = 5000
+
+
 def usage_sums(
-    conditions: list, start: datetime, end: datetime, pieces: list[tuple[datetime, datetime]], group_by: str
+    conditions: list,
+    start: datetime,
+    end: datetime,
+    pieces: list[tuple[datetime, datetime]],
+    group_by: str,
+    resource_ids: list[int] | None = None,
 ) -> dict:
     """The ``SUMS`` per row key over the bookings starting in ``[start, end)`` of the resources meeting
-    ``conditions`` (as ``booking_sums.live_sums``), read from the roll-up where it holds them."""
+    ``conditions`` (as ``booking_sums.live_sums``), read from the roll-up where it holds them. ``resource_ids``:
+    the ids of those resources, if the caller has them."""
     runs = _rolled_runs(start, end)
     if not runs:
         return live_sums(conditions, start, end, pieces, group_by)
@@ -213,7 +227,13 @@ def usage_sums(
     parts = union_all(
         *(live_sums_select(conditions, a, b, pieces, group_by) for a, b in rest),
         live_sums_select(conditions, start, end, pieces, group_by, stale_days=runs),
-        _row_sums_select(conditions, runs, pieces, group_by),
+        _row_sums_select(
+            conditions,
+            runs,
+            pieces,
+            group_by,
+            resource_ids if resource_ids is not None and len(resource_ids) <= NAMED_RESOURCES else None,
+        ),
     ).subquery()
     tune_session()
     return sums_by_key(db.session.execute(select(parts)))
