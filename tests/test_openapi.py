@@ -1,6 +1,8 @@
 """The OpenAPI document (SPEC §3): valid OpenAPI 3.1, covering every route, and every answer of a real gunicorn
 server matching it — checked by a bounded, reproducible fuzz run — plus the inputs fuzzers are known to find."""
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -11,12 +13,21 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
+from flask import current_app
 from openapi_spec_validator import validate
+from sqlalchemy import select
 
 from booking.api.openapi import document
 from booking.extensions import db
-from booking.models import Blackout, CityReport
-from booking.models.enums import BlackoutReason, BookingStatus, OrgKind, Role
+from booking.models import Blackout, Booking, BookingHistory, CityReport, Resource, User
+from booking.models.enums import (
+    ACTIVE_STATUSES,
+    UNAVAILABLE_RESOURCE_STATUSES,
+    BlackoutReason,
+    BookingStatus,
+    OrgKind,
+    Role,
+)
 from booking.services.bookings import approve_booking
 
 from .factories import PASSWORD, local, next_weekday
@@ -220,12 +231,19 @@ OTHER_EXAMPLES = 10
 # Left out of every run: the token's own revocation would end the run's sign-in
 # (test_revoking_the_current_token_answers_204 covers it).
 EXCLUDED = ("revoke_current_token",)
+# Aims most generated booking requests at a free slot of the fuzz data, so that chains of calls get past their first
+# step, and writes down the bookings read back (see the module's docstring).
+HOOKS = Path(__file__).with_name("fuzz_hooks.py")
+# The roles that may request bookings: `member`+ of a non-regulator organization (SPEC §3).
+BOOKING_ROLES = ("org_admin", "operator", "member")
+# Acting on a booking after its request (SPEC §2.1), as recorded in its history.
+DECISIONS = ("approve", "reject", "cancel", "check_in", "check_out")
 
 
 def make_fuzz_data(factory) -> dict[str, str]:
     """Objects with small ids, which generated path ids hit: a provider with resources, a partner SME, bookings in
     several states, a blackout, a notification and a draft annual report; a user of every role of SPEC §1 with these
-    in scope — the city regulator in the provider's 市州. Returns each role's e-mail.
+    in scope — the city regulator in the provider's 市州; a resource of a second provider. Returns each role's e-mail.
     Nothing stays open afterwards: on SQLite an open transaction here would hold the lock the server needs."""
     provider, admin, operator = factory.make_provider(city="430200")
     instrument = factory.make_resource(provider, lead_hours=0)
@@ -263,6 +281,9 @@ def make_fuzz_data(factory) -> dict[str, str]:
     )
     db.session.add(CityReport(city=provider.city, year=now.year, achievements="成效"))
     approve_booking(operator, pending, "", datetime.now(UTC))
+    # Another provider's resource: no role that may book can retire or reshape it, as the provider's admin does to
+    # the provider's own during its run, so booking requests late in a run still find one that takes them.
+    factory.make_resource(factory.make_org(kind=OrgKind.metrology_institute, city=provider.city))
     users = dict(
         org_admin=admin,
         operator=operator,
@@ -277,14 +298,75 @@ def make_fuzz_data(factory) -> dict[str, str]:
     return emails
 
 
+def bookable_json(path: Path) -> Path:
+    """What the hooks need to aim a booking request at a free slot: the platform time zone and every bookable
+    resource with its booking rules, its opening hours and the time its active bookings and blackouts hold."""
+    resources = []
+    bookable = select(Resource).where(Resource.status.not_in(UNAVAILABLE_RESOURCE_STATUSES)).order_by(Resource.id)
+    for resource in db.session.scalars(bookable):
+        bookings = select(Booking.start, Booking.end).where(
+            Booking.resource_id == resource.id, Booking.status.in_(ACTIVE_STATUSES)
+        )
+        blackouts = select(Blackout.start, Blackout.end).where(Blackout.resource_id == resource.id)
+        busy = [*db.session.execute(bookings), *db.session.execute(blackouts)]
+        until = resource.certificate_valid_until
+        resources.append(
+            dict(
+                id=resource.id,
+                kind=resource.kind.value,
+                slot_minutes=resource.slot_minutes,
+                min_minutes=resource.min_minutes,
+                max_minutes=resource.max_minutes,
+                lead_hours=resource.lead_hours,
+                horizon_days=resource.horizon_days,
+                certificate_valid_until=until.isoformat() if until else None,
+                opening_hours=[
+                    dict(weekday=oh.weekday, start_minute=oh.start_minute, end_minute=oh.end_minute)
+                    for oh in resource.opening_hours
+                ],
+                busy=[(start.isoformat(), end.isoformat()) for start, end in busy],
+            )
+        )
+    # The read transaction ends here: on SQLite it would hold a lock the server needs.
+    db.session.commit()
+    path.write_text(json.dumps(dict(time_zone=current_app.config["TIMEZONE"], resources=resources)))
+    return path
+
+
+def bookings_of_the_run(email: str, before: set[int]) -> tuple[set[int], set[int]]:
+    """The bookings the user requested during the run (those not in ``before``), and those of them someone then
+    acted on: approved, rejected, cancelled, checked in or out."""
+    user_id = db.session.scalar(select(User.id).where(User.email == email))
+    made = set(db.session.scalars(select(Booking.id).where(Booking.requester_id == user_id))) - before
+    acted = set(
+        db.session.scalars(
+            select(BookingHistory.booking_id).where(
+                BookingHistory.booking_id.in_(made), BookingHistory.action.in_(DECISIONS)
+            )
+        )
+    )
+    db.session.commit()
+    return made, acted
+
+
+def bookings_read_back(path: Path) -> set[int]:
+    """The ids of the bookings the run read back, as the hooks wrote them down."""
+    if not path.exists():
+        return set()
+    return {int(line) for line in path.read_text().splitlines()}
+
+
 def bearer_token(base: str, email: str) -> str:
     response = requests.post(f"{base}/api/v1/auth/tokens", json={"email": email, "password": PASSWORD}, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()["token"]
 
 
-def run_schemathesis(base: str, token: str, phases: str, examples: int, junit: Path) -> subprocess.CompletedProcess:
-    """The CLI, bounded and reproducible; the per-operation results go to ``junit``."""
+def run_schemathesis(
+    base: str, token: str, phases: str, examples: int, junit: Path, hooks_env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """The CLI, bounded and reproducible, with the hooks of fuzz_hooks.py and the environment they read
+    (``hooks_env``); the per-operation results go to ``junit``."""
     command = [
         sys.executable,
         "-m",
@@ -313,8 +395,9 @@ def run_schemathesis(base: str, token: str, phases: str, examples: int, junit: P
         str(junit),
         "--no-color",
     ]
+    env = dict(os.environ, SCHEMATHESIS_HOOKS=str(HOOKS), **hooks_env)
     # Run in the test's temporary folder, where the tool's caches go.
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=junit.parent)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=junit.parent, env=env)
     junit.with_suffix(".txt").write_text(result.stdout + result.stderr)
     return result
 
@@ -327,12 +410,15 @@ def junit_cases(junit: Path) -> set[str]:
 @pytest.mark.parametrize("role", ROLES)
 def test_fuzzing_as_each_role_finds_no_server_error_and_every_answer_conforms(role, factory, live_server, tmp_path):
     email = make_fuzz_data(factory)[role]
+    before = set(db.session.scalars(select(Booking.id)))
+    read_back = tmp_path / "read_back.txt"
+    hooks_env = dict(FUZZ_BOOKABLE_PATH=str(bookable_json(tmp_path / "bookable.json")), FUZZ_READ_PATH=str(read_back))
     # The token first: fuzzing signs in with wrong passwords until the client address is rate limited.
     token = bearer_token(live_server, email)
     started = time.monotonic()
     junit = tmp_path / f"schemathesis-{role}.xml"
     result = run_schemathesis(
-        live_server, token, PHASES.get(role, OTHER_PHASES), FUZZ_EXAMPLES.get(role, OTHER_EXAMPLES), junit
+        live_server, token, PHASES.get(role, OTHER_PHASES), FUZZ_EXAMPLES.get(role, OTHER_EXAMPLES), junit, hooks_env
     )
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-150:])
     server_log = (tmp_path / "gunicorn.log").read_text()[-5000:]
@@ -351,6 +437,15 @@ def test_fuzzing_as_each_role_finds_no_server_error_and_every_answer_conforms(ro
     assert expected - cases == set(), tail
     # ...and the stateful phase ran its chains of calls.
     assert "Stateful tests" in cases, tail
+    # With the hooks, a role that may book gets bookings made, and later calls act on some of them or read them
+    # back: along the document's links in the stateful phase, or with ids the fuzzing phase took from earlier answers.
+    # Without the hooks the run makes none, so every chain from a new booking stops at its first step.
+    if role in BOOKING_ROLES:
+        made, acted = bookings_of_the_run(email, before)
+        read = made & bookings_read_back(read_back)
+        assert made and acted | read, (
+            f"as {role}, the run made {len(made)} bookings, acted on {len(acted)} and read back {len(read)}:\n{tail}"
+        )
     # Afterwards, the server in front still answers its own limits as documented.
     long_url = requests.get(f"{live_server}/api/v1/me?q={'x' * 9000}", timeout=10)
     assert long_url.status_code == 414 and long_url.headers["Content-Type"].startswith("text/html")
