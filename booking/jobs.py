@@ -39,8 +39,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import database
 from .extensions import db
@@ -51,6 +49,7 @@ from .services import mail, rollups, scheduled
 from .services.clock import local_date, platform_tz
 from .services.locks import lock_booking
 from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW
+from .sqlfunctions import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +236,7 @@ def holder() -> str:
 
 def claim(job: str, due_at: datetime) -> int | None:
     """Claim ``job`` for ``due_at``: the id of the new ``job_runs`` row, or ``None`` if another runner has it."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(db.session.get_bind())
     stmt = (
         insert(JobRun)
         .values(job=job, due_at=due_at, holder=holder(), started_at=utcnow(), outcome="")

@@ -37,3 +37,12 @@ text_position = portable_function(
     "``text_position(haystack, needle)``: where ``needle`` first occurs in ``haystack`` (1-based), 0 when it does "
     "not — a plain substring search, cheaper than ``LIKE '%…%'`` on either engine and with no wildcard to escape.",
 )
+
+
+def insert_for(bind):
+    """The ``insert`` of ``bind``'s engine (a session's bind or a connection) that has ``ON CONFLICT`` clauses:
+    both engines spell them alike, but SQLAlchemy offers them per dialect."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert

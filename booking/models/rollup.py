@@ -15,12 +15,11 @@ the resource and organization columns the sums depend on.
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, event, inspect, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..services.clock import local_date, local_day_span
+from ..sqlfunctions import insert_for
 from .base import UTCDateTime, utcnow
 from .booking import Booking
 from .organization import Organization
@@ -95,7 +94,7 @@ def mark_stale(connection, bookings: set[tuple[int, datetime]]) -> None:
     is and re-sums a stale row under its lock (``booking.services.rollups``)."""
     now = utcnow()
     table = UsageRollup.__table__
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(connection)
     days = {
         (rid, local_date(start)) for rid, start in bookings if rid is not None and start is not None and start < now
     }

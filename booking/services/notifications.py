@@ -5,17 +5,12 @@ from datetime import datetime
 
 from flask_babel import force_locale
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
 from ..models import Notification, User
 from ..models.enums import NotificationKind, Role
+from ..sqlfunctions import insert_for
 from .mail import queue_notification_mail
-
-
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def notify(
@@ -50,7 +45,7 @@ def notify(
     if not rows:
         return 0
     stmt = (
-        _insert()(Notification)
+        insert_for(db.session.get_bind())(Notification)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
         .returning(Notification.user_id, Notification.id)

@@ -21,13 +21,12 @@ sums, and a change committed after marks the row stale again. The job itself run
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, text, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
 from ..models import Booking, Organization, Resource, RolledDay, UsageRollup
 from ..models.base import utcnow
 from ..models.rollup import CENTS, COUNTS, SECONDS
+from ..sqlfunctions import insert_for
 from .booking_sums import SUMS, group_column, live_sums, live_sums_select, sums_by_key, tune_session
 from .clock import local_date, local_day_span, local_midnight, now_utc
 
@@ -54,10 +53,6 @@ def days_to_roll(through: date) -> list[date]:
             days.append(day)
         day += timedelta(days=1)
     return days
-
-
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _row_values(sums: dict) -> dict:
@@ -105,7 +100,7 @@ def roll_up_day(day: date, *, again: bool = False) -> int:
         for rid, values in sums.items()
         if rid not in taken
     ]
-    insert = _insert()
+    insert = insert_for(db.session.get_bind())
     # A row a concurrent change inserts meanwhile is stale and stays so.
     stmt = insert(table).on_conflict_do_nothing(index_elements=["resource_id", "day"])
     for chunk in range(0, len(rows), 2000):
