@@ -6,15 +6,18 @@ would fall back to the English msgids. This domain also looks each catalog up un
 """
 
 import os
+import time
 
 from babel import support
 from flask_babel import Babel, Domain, get_locale
 from werkzeug.utils import cached_property
 
-# Parsed catalogs by (locale, domain), each with the modification times of the files it was read from. Parsing a
-# catalog takes milliseconds — a sizeable part of a short request — so it is done once per process and again only
-# when a catalog is recompiled.
-_loaded: dict[tuple, tuple[tuple, support.Translations]] = {}
+# Parsed catalogs by (locale, domain), each with the modification times of the files it was read from and when those
+# were last looked at. Parsing a catalog takes milliseconds — a sizeable part of a short request — so it is done once
+# per process and again only when a catalog is recompiled. The files are looked at again at most once a second: a
+# request translates a dozen strings, and a look is two ``stat`` calls.
+_loaded: dict[tuple, tuple[tuple, float, support.Translations]] = {}
+RECHECK_SECONDS = 1.0
 
 
 def catalog_names(locale) -> list[str]:
@@ -35,17 +38,21 @@ class CatalogDomain(Domain):
             for index, dirname in enumerate(self.translation_directories)
         ]
         key = (str(locale), tuple(sources))
-        stamp = tuple(_mtime(dirname, name, domain) for dirname, domain in sources for name in catalog_names(locale))
         cached = _loaded.get(key)
+        looked = time.monotonic()
+        if cached is not None and looked - cached[1] < RECHECK_SECONDS:
+            return cached[2]
+        stamp = tuple(_mtime(dirname, name, domain) for dirname, domain in sources for name in catalog_names(locale))
         if cached is not None and cached[0] == stamp:
-            return cached[1]
+            _loaded[key] = (stamp, looked, cached[2])
+            return cached[2]
         translations = support.Translations()
         for dirname, domain in sources:
             catalog = support.Translations.load(dirname, catalog_names(locale), domain)
             translations.merge(catalog)
             if hasattr(catalog, "plural"):
                 translations.plural = catalog.plural
-        _loaded[key] = (stamp, translations)
+        _loaded[key] = (stamp, looked, translations)
         return translations
 
 

@@ -227,3 +227,51 @@ def test_booking_mails_carry_the_same_event_request_on_approval_cancel_on_cancel
     assert str(invites[1][1]["METHOD"]) == "CANCEL" and str(events[1]["STATUS"]) == "CANCELLED"
     assert int(events[0]["SEQUENCE"]) < int(events[1]["SEQUENCE"]) == int(feed_event["SEQUENCE"])
     assert vobject.readOne(mails[-1].ics).vevent.uid.value == str(feed_event["UID"])
+
+
+def test_each_provider_staff_mail_invites_its_recipient_in_their_language(client, factory, api):
+    """The request's invitation is built once per language and addressed to each of the provider's staff."""
+    from sqlalchemy import select
+
+    from booking.models import OutboxMail
+
+    resource, requester, requester_api, _, _ = _setup(factory, api)
+    staff = [u for u in resource.organization.users]
+    staff[0].locale = "en"
+    db.session.commit()
+    day = next_weekday(3)
+    booking = requester_api.post(
+        "/bookings",
+        json={"resource_id": resource.id, "start": local(day, 9).isoformat(), "end": local(day, 10).isoformat()},
+    ).get_json()
+    mails = db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+    assert sorted(m.to for m in mails) == sorted(u.email for u in staff)
+    descriptions = {}
+    for mail in mails:
+        assert mail.ics_method == "REQUEST"
+        cal = icalendar.Calendar.from_ical(mail.ics)
+        (event,) = cal.walk("VEVENT")
+        assert str(cal["METHOD"]) == "REQUEST"
+        assert str(event["UID"]).startswith(f"booking-{booking['id']}@")
+        assert str(event["ATTENDEE"]) == f"mailto:{mail.to}"
+        assert str(event["ORGANIZER"]).startswith("mailto:")
+        assert vobject.readOne(mail.ics).vevent.attendee.value == f"mailto:{mail.to}"
+        assert mail.ics.count("BEGIN:VEVENT") == 1 and mail.ics.count("END:VEVENT") == 1
+        descriptions[mail.to] = str(event["DESCRIPTION"])
+    assert descriptions[staff[0].email].startswith("Status: ")
+    assert descriptions[staff[1].email].startswith("状态：")
+
+
+def test_line_folding_shortcut_gives_what_the_library_gives():
+    """Lines under the limit skip the library's character walk; every line folds exactly as the library folds it."""
+    from icalendar.parser import content_line
+
+    fold = content_line._foldline
+    assert fold.original is not fold, "the shortcut is installed"
+    samples = ["", "A", "SUMMARY:" + "x" * 66, "SUMMARY:" + "x" * 67, "SUMMARY:" + "x" * 68, "x" * 300]
+    samples += ["DESCRIPTION:" + "测" * n for n in range(18, 24)]
+    samples += ["DESCRIPTION:" + "a" * n + "测量" + "\\n" * 3 for n in range(50, 70)]
+    samples += ["X:" + "\\" * 80, "X:" + "a" * 71 + "\\n" + "b" * 10, "X;P=" + "^" * 90]
+    for line in samples:
+        assert fold(line) == fold.original(line), line
+        assert fold(line, 40, "\r\n\t") == fold.original(line, 40, "\r\n\t"), line

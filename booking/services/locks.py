@@ -3,9 +3,10 @@
 PostgreSQL: ``SELECT … FOR UPDATE`` on the resource row serialises every writer of that resource's bookings and
 blackouts; under READ COMMITTED each later statement of the transaction sees what the previous holder committed.
 SQLite: the unit of work already began with ``BEGIN IMMEDIATE`` (``booking.database``), which holds the database's
-write lock before the first read; the ``FOR UPDATE`` clause is not rendered there. The ``lock_version`` bump makes
-the lock an actual write on both engines, so a missing ``BEGIN IMMEDIATE`` could never pass silently: SQLite would
-refuse the stale write rather than let two readers both insert.
+write lock before the first read; the ``FOR UPDATE`` clause is not rendered there. There the ``lock_version`` bump
+makes the lock an actual write, so a missing ``BEGIN IMMEDIATE`` could never pass silently: SQLite would refuse the
+stale write rather than let two readers both insert. PostgreSQL's row lock is already one, and every booking
+request takes it, so it does without the extra write.
 """
 
 from flask_babel import gettext as _
@@ -26,6 +27,8 @@ def lock_resource(resource_id: int) -> Resource:
     resource = db.session.scalars(stmt).first()
     if resource is None:
         raise NotFound(_("resource not found"))
+    if db.session.get_bind().dialect.name != "sqlite":
+        return resource
     db.session.execute(
         update(Resource)
         .where(Resource.id == resource_id)

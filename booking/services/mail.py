@@ -1,6 +1,6 @@
 """E-mail through an outbox (SPEC §6: notifications reach people in the platform and by e-mail).
 
-``queue_notification_mail`` writes an ``OutboxMail`` row in the transaction that creates the notification, so a
+``queue_notification_mails`` writes an ``OutboxMail`` row in the transaction that creates the notification, so a
 mail exists only if the event it tells about commits: a rolled-back request leaves nothing behind. The
 ``deliver_mail`` job sends due rows afterwards over SMTP (``BOOKING_MAIL_*``) in two short transactions per batch:
 
@@ -28,9 +28,9 @@ from email.utils import formataddr, make_msgid
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
-from ..calendars import ICS_STATUS, invitation
+from ..calendars import ICS_STATUS, Invitation
 from ..extensions import db
 from ..models import Booking, MailStatus, OutboxMail, User
 from . import policy
@@ -58,46 +58,58 @@ def retry_delay(attempts: int) -> timedelta:
 # Queueing ----------------------------------------------------------------------------------------------------------
 
 
-def queue_notification_mail(
-    recipient: User, notification_id: int, title: str, body: str, now: datetime, booking_id: int | None = None
-) -> OutboxMail | None:
-    """Queue the e-mail of one new notification, in the caller's transaction. Booking e-mails carry the event as
-    an iCalendar attachment (SPEC §4): ``METHOD:CANCEL`` once the booking is cancelled, rejected or expired,
-    ``METHOD:REQUEST`` otherwise."""
-    if not recipient.is_active_user or not recipient.email:
-        return None
-    with force_locale(recipient.locale or "zh_CN"):
-        text = body
-        base_url = current_app.config.get("BASE_URL")
-        if base_url:
-            text += "\n\n" + _("Open the platform: %(url)s", url=base_url)
-        text += "\n\n-- \n" + _(
-            "Sent by the metrology resource sharing platform. Notifications are also listed on the platform."
+def queue_notification_mails(notified: list[tuple[User, int, str, str]], now: datetime, invitations=None) -> int:
+    """Queue the e-mails of new notifications in the caller's transaction, one statement for all of them:
+    ``notified`` holds (recipient, notification id, title, body). Booking e-mails carry the event as an iCalendar
+    attachment (SPEC §4), from ``invitations`` (:class:`BookingInvitations`): ``METHOD:CANCEL`` once the booking is
+    cancelled, rejected or expired, ``METHOD:REQUEST`` otherwise. Returns how many were queued."""
+    rows = []
+    for recipient, notification_id, title, body in notified:
+        if not recipient.is_active_user or not recipient.email:
+            continue
+        with force_locale(recipient.locale or "zh_CN"):
+            text = body
+            base_url = current_app.config.get("BASE_URL")
+            if base_url:
+                text += "\n\n" + _("Open the platform: %(url)s", url=base_url)
+            text += "\n\n-- \n" + _(
+                "Sent by the metrology resource sharing platform. Notifications are also listed on the platform."
+            )
+        rows.append(
+            dict(
+                notification_id=notification_id,
+                to=recipient.email,
+                subject=title[:200],
+                body=text,
+                ics=invitations.addressed_to(recipient) if invitations is not None else None,
+                ics_method=invitations.method if invitations is not None else None,
+                status=MailStatus.queued,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
         )
-    ics = method = None
-    booking = db.session.get(Booking, booking_id) if booking_id is not None else None
-    if booking is not None:
-        ics, method = booking_invitation(booking, recipient.email)
-    mail = OutboxMail(
-        notification_id=notification_id,
-        to=recipient.email,
-        subject=title[:200],
-        body=text,
-        ics=ics,
-        ics_method=method,
-        status=MailStatus.queued,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    db.session.add(mail)
-    return mail
+    if rows:
+        db.session.connection().execute(insert(OutboxMail), rows)
+    return len(rows)
 
 
-def booking_invitation(booking: Booking, attendee: str) -> tuple[str, str]:
-    """The booking as a one-event iTIP message (RFC 5546), built as the calendar feeds build their events."""
-    method = "CANCEL" if ICS_STATUS[booking.status] == "CANCELLED" else "REQUEST"
-    return invitation(booking, method, organizer=sender_address(), attendee=attendee).decode(), method
+class BookingInvitations:
+    """A booking's invitation (an iTIP message, RFC 5546) for each recipient of one event: in the recipient's
+    language and naming them as the attendee, built once per language."""
+
+    def __init__(self, booking: Booking):
+        self.booking = booking
+        self.method = "CANCEL" if ICS_STATUS[booking.status] == "CANCELLED" else "REQUEST"
+        self._built: dict[str, Invitation] = {}
+
+    def addressed_to(self, recipient: User) -> str:
+        locale = recipient.locale or "zh_CN"
+        built = self._built.get(locale)
+        if built is None:
+            with force_locale(locale):
+                built = self._built[locale] = Invitation(self.booking, self.method, organizer=sender_address())
+        return built.addressed_to(recipient.email).decode()
 
 
 # Delivery ----------------------------------------------------------------------------------------------------------

@@ -5,12 +5,13 @@ from datetime import datetime
 
 from flask_babel import force_locale
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from ..extensions import db
-from ..models import Notification, User
+from ..models import Booking, Notification, User
 from ..models.enums import NotificationKind, Role
 from ..sqlfunctions import insert_for
-from .mail import queue_notification_mail
+from .mail import BookingInvitations, queue_notification_mails
 
 
 def notify(
@@ -44,27 +45,37 @@ def notify(
         )
     if not rows:
         return 0
+    # One statement whatever the number of recipients (its rows as parameter sets, so it is compiled once per
+    # process, not per event).
     stmt = (
         insert_for(db.session.get_bind())(Notification)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
         .returning(Notification.user_id, Notification.id)
     )
-    created = dict(db.session.execute(stmt).all())
+    created = dict(db.session.connection().execute(stmt, rows).all())
     # Only a new notification is mailed, and its e-mail joins this transaction: it exists only if the event does.
-    for row in rows:
-        if row["user_id"] in created:
-            queue_notification_mail(
-                recipients[row["user_id"]], created[row["user_id"]], row["title"], row["body"], now, booking_id
-            )
+    booking = db.session.get(Booking, booking_id) if booking_id is not None and created else None
+    queue_notification_mails(
+        [
+            (recipients[r["user_id"]], created[r["user_id"]], r["title"], r["body"])
+            for r in rows
+            if r["user_id"] in created
+        ],
+        now,
+        BookingInvitations(booking) if booking is not None else None,
+    )
     return len(created)
 
 
 def provider_staff(organization_id: int) -> list[User]:
-    stmt = select(User).where(
-        User.organization_id == organization_id,
-        User.role.in_((Role.org_admin, Role.operator)),
-        User.is_active_user.is_(True),
+    stmt = (
+        select(User)
+        .where(
+            User.organization_id == organization_id,
+            User.role.in_((Role.org_admin, Role.operator)),
+            User.is_active_user.is_(True),
+        )
+        .options(lazyload(User.organization))  # the one organization, which the caller holds
     )
     return list(db.session.scalars(stmt))
 
