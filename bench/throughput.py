@@ -155,7 +155,9 @@ def booking_throughput(app, url: str, meta: dict, count: int, line) -> dict:
         last_booking = db.session.scalar(text("SELECT max(id) FROM bookings"))
         last_outbox = db.session.scalar(text("SELECT coalesce(max(id), 0) FROM outbox_mail"))
         db.session.commit()
-    with gunicorn_server(url, workers=4, log_path=ROOT / "instance" / "bench" / "gunicorn.log") as base:
+    log_path = ROOT / "instance" / "bench" / "gunicorn.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with gunicorn_server(url, workers=4, log_path=log_path) as base:
         port = urlsplit(base).port
         warm = [dict(slot, resource_id=-1) for slot in slots[:40]]  # 404s: every worker loads its code first
         _post_all(base, warm, tokens)

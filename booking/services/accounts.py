@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -146,10 +146,14 @@ def issue_token(user: User, now: datetime) -> tuple[str, ApiToken]:
     return token, record
 
 
+# The token and its user (with the organization) in one statement, built once: every API request starts here.
+_TOKEN_AND_USER = (
+    select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(joinedload(ApiToken.user))
+)
+
+
 def user_for_token(token: str, now: datetime) -> tuple[User, ApiToken] | None:
-    # The token and its user (with the organization) in one statement: every API request starts here.
-    stmt = select(ApiToken).where(ApiToken.token_hash == hash_token(token)).options(joinedload(ApiToken.user))
-    record = db.session.scalar(stmt)
+    record = db.session.scalar(_TOKEN_AND_USER, {"token_hash": hash_token(token)})
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
     if not record.user.is_active:

@@ -4,7 +4,7 @@ insert skips a key that exists, so concurrent or repeated runs cannot send twice
 from datetime import datetime
 
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import lazyload
 
 from ..extensions import db
@@ -12,6 +12,21 @@ from ..models import Booking, Notification, User
 from ..models.enums import NotificationKind, Role
 from ..sqlfunctions import insert_for
 from .mail import BookingInvitations, queue_notification_mails
+
+_NEW_NOTIFICATIONS = {}
+
+
+def _new_notifications(bind):
+    """The insert of an event's notifications, built once per engine: one statement whatever the number of
+    recipients (their rows are its parameter sets), skipping a recipient already notified of the event."""
+    stmt = _NEW_NOTIFICATIONS.get(bind.dialect.name)
+    if stmt is None:
+        stmt = _NEW_NOTIFICATIONS[bind.dialect.name] = (
+            insert_for(bind)(Notification)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(Notification.user_id, Notification.id)
+        )
+    return stmt
 
 
 def notify(
@@ -45,14 +60,7 @@ def notify(
         )
     if not rows:
         return 0
-    # One statement whatever the number of recipients (its rows as parameter sets, so it is compiled once per
-    # process, not per event).
-    stmt = (
-        insert_for(db.session.get_bind())(Notification)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(Notification.user_id, Notification.id)
-    )
-    created = dict(db.session.connection().execute(stmt, rows).all())
+    created = dict(db.session.connection().execute(_new_notifications(db.session.get_bind()), rows).all())
     # Only a new notification is mailed, and its e-mail joins this transaction: it exists only if the event does.
     booking = db.session.get(Booking, booking_id) if booking_id is not None and created else None
     queue_notification_mails(
@@ -67,17 +75,19 @@ def notify(
     return len(created)
 
 
-def provider_staff(organization_id: int) -> list[User]:
-    stmt = (
-        select(User)
-        .where(
-            User.organization_id == organization_id,
-            User.role.in_((Role.org_admin, Role.operator)),
-            User.is_active_user.is_(True),
-        )
-        .options(lazyload(User.organization))  # the one organization, which the caller holds
+_STAFF = (
+    select(User)
+    .where(
+        User.organization_id == bindparam("organization_id"),
+        User.role.in_((Role.org_admin, Role.operator)),
+        User.is_active_user.is_(True),
     )
-    return list(db.session.scalars(stmt))
+    .options(lazyload(User.organization))  # the one organization, which the caller holds
+)
+
+
+def provider_staff(organization_id: int) -> list[User]:
+    return list(db.session.scalars(_STAFF, {"organization_id": organization_id}))
 
 
 def mark_read(user: User, notification: Notification, now: datetime) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from ..extensions import db
 from ..models import Blackout, Booking, Organization, Resource
@@ -105,11 +105,19 @@ def check_opening_hours(req: BookingRequest):
     return _violation("outside_opening_hours", _("The booking is not inside the opening hours."), "start")
 
 
+# The statements every booking request runs, built once: building one and deriving its cache key cost about as much
+# as running it.
+_ANY_BLACKOUT = (
+    select(Blackout.id)
+    .where(Blackout.resource_id == bindparam("resource_id"), Blackout.start < bindparam("end"))
+    .where(Blackout.end > bindparam("start"))
+    .limit(1)
+)
+
+
 def check_blackouts(req: BookingRequest):
-    stmt = select(Blackout.id).where(
-        Blackout.resource_id == req.resource.id, Blackout.start < req.end, Blackout.end > req.start
-    )
-    if db.session.scalar(stmt.limit(1)) is not None:
+    found = db.session.scalar(_ANY_BLACKOUT, {"resource_id": req.resource.id, "start": req.start, "end": req.end})
+    if found is not None:
         return _violation("blackout", _("The resource is closed during that time."), "start")
 
 
@@ -126,15 +134,18 @@ def check_calibration(req: BookingRequest):
         )
 
 
+_NO_SHOWS = select(func.count(Booking.id)).where(
+    Booking.organization_id == bindparam("organization_id"),
+    # A no_show booking is one whatever wrote it; the flag adds late requester cancellations.
+    or_(Booking.status == BookingStatus.no_show, Booking.counts_as_no_show.is_(True)),
+    Booking.start >= bindparam("since"),
+    Booking.start <= bindparam("now"),
+)
+
+
 def no_show_count(organization_id: int, now: datetime) -> int:
-    stmt = select(func.count(Booking.id)).where(
-        Booking.organization_id == organization_id,
-        # A no_show booking is one whatever wrote it; the flag adds late requester cancellations.
-        or_(Booking.status == BookingStatus.no_show, Booking.counts_as_no_show.is_(True)),
-        Booking.start >= now - NO_SHOW_WINDOW,
-        Booking.start <= now,
-    )
-    return db.session.scalar(stmt) or 0
+    params = {"organization_id": organization_id, "since": now - NO_SHOW_WINDOW, "now": now}
+    return db.session.scalar(_NO_SHOWS, params) or 0
 
 
 def is_suspended(organization_id: int, now: datetime) -> bool:
@@ -152,16 +163,20 @@ def check_suspension(req: BookingRequest):
         )
 
 
+_ACTIVE_SPANS = select(Booking.start, Booking.end).where(
+    Booking.resource_id == bindparam("resource_id"),
+    Booking.status.in_(ACTIVE_STATUSES),
+    Booking.start < bindparam("end"),
+    Booking.end > bindparam("start"),
+)
+_OTHER_ACTIVE_SPANS = _ACTIVE_SPANS.where(Booking.id != bindparam("exclude_id"))
+
+
 def active_spans(resource_id: int, start: datetime, end: datetime, exclude_id: int | None = None):
-    stmt = select(Booking.start, Booking.end).where(
-        Booking.resource_id == resource_id,
-        Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start < end,
-        Booking.end > start,
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(Booking.id != exclude_id)
-    return [(s, e) for s, e in db.session.execute(stmt)]
+    params = {"resource_id": resource_id, "start": start, "end": end}
+    if exclude_id is None:
+        return [(s, e) for s, e in db.session.execute(_ACTIVE_SPANS, params)]
+    return [(s, e) for s, e in db.session.execute(_OTHER_ACTIVE_SPANS, dict(params, exclude_id=exclude_id))]
 
 
 def check_capacity(req: BookingRequest):
