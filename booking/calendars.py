@@ -340,8 +340,3 @@ class Invitation:
             return self._before + self._end + self._after
         line = Event().content_line("attendee", vCalAddress(f"mailto:{attendee}")).to_ical()
         return self._before + line + b"\r\n" + self._end + self._after
-
-
-def invitation(booking: Booking, method: str, organizer: str | None = None, attendee: str | None = None) -> bytes:
-    """One recipient's invitation (see :class:`Invitation`)."""
-    return Invitation(booking, method, organizer).addressed_to(attendee)
