@@ -62,6 +62,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
     login_manager.login_message = None
+    # No "fresh" sign-ins are asked for anywhere, and the default ("basic") protection would write an anonymous
+    # session back on its first request after the sign-in form: that answer, arriving after the sign-in's own (the
+    # tab's icon, a second tab), would set the signed-out session again and sign the browser out.
+    login_manager.session_protection = None
 
     from flask_babel import get_locale
 

@@ -13,6 +13,7 @@ from booking.models import ApiToken, User
 from booking.models.enums import OrgKind, Role
 
 from .factories import PASSWORD, local, next_weekday
+from .pages import csrf_from
 
 
 def test_token_is_issued_for_right_password_and_stored_only_as_hash(client, factory):
@@ -118,6 +119,23 @@ def test_login_next_only_redirects_within_the_site(app, factory):
         )
         assert response.status_code == 302
         assert response.headers["Location"] == expected
+
+
+def test_a_request_answered_after_the_sign_in_does_not_sign_the_browser_out(app, factory):
+    """A browser that has the sign-in form fetches more (the tab's icon, a second tab); one of those requests, sent
+    before the sign-in and answered after it, must not set the anonymous session again over the signed-in one."""
+    user = factory.make_user()
+    browser = app.test_client()
+    token = csrf_from(browser.get("/login").get_data(as_text=True))
+    before = browser.get_cookie("session", domain="booking.test").value
+    signed_in = browser.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert signed_in.status_code == 302
+    straggler = app.test_client()  # the same browser's earlier request, with the cookie it had then
+    straggler.set_cookie("session", before, domain="booking.test")
+    for path in ("/favicon.ico", "/no-such-page", "/", "/resources", "/login"):
+        answer = straggler.get(path)
+        assert not [c for c in answer.headers.getlist("Set-Cookie") if c.startswith("session=")], path
+    assert browser.get("/resources").status_code == 200
 
 
 def test_login_form_keeps_email_and_says_what_is_wrong(client, factory):
