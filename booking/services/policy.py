@@ -1,6 +1,6 @@
 """Who may see and do what (SPEC §1). Every permission decision of the platform is made here."""
 
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import bindparam, exists, false, or_, select
 
 from ..models import Booking, Organization, Partnership, Resource, User
 from ..models.enums import OrgKind, PartnershipStatus, Role
@@ -62,17 +62,24 @@ def partners_of(org_id: int):
     )
 
 
+# Built once: every booking request of an SME asks it (to approve on request, and for the partner rate).
+_PARTNERSHIP = (
+    select(Partnership.id)
+    .where(
+        Partnership.status == PartnershipStatus.active,
+        or_(
+            (Partnership.provider_id == bindparam("a")) & (Partnership.sme_id == bindparam("b")),
+            (Partnership.provider_id == bindparam("b")) & (Partnership.sme_id == bindparam("a")),
+        ),
+    )
+    .limit(1)
+)
+
+
 def are_partners(org_a: int, org_b: int) -> bool:
     from ..extensions import db
 
-    stmt = select(Partnership.id).where(
-        Partnership.status == PartnershipStatus.active,
-        or_(
-            (Partnership.provider_id == org_a) & (Partnership.sme_id == org_b),
-            (Partnership.provider_id == org_b) & (Partnership.sme_id == org_a),
-        ),
-    )
-    return db.session.scalar(stmt.limit(1)) is not None
+    return db.session.scalar(_PARTNERSHIP, {"a": org_a, "b": org_b}) is not None
 
 
 def can_see_contacts(user: User, org: Organization) -> bool:

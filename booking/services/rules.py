@@ -1,14 +1,16 @@
 """The rules for a new booking (SPEC §2.2), one small check each, run in the contract's order.
 
 A check takes the request and returns a ``RuleViolation`` or ``None``; ``check_new_booking`` raises the first.
-A new rule is one function and one line in ``RULES``.
+A new rule is one function and one line in ``RULES``. What the rules read of the database (a blackout in the way,
+the organization's no-shows, the active bookings that overlap) comes in one statement, read by the first rule that
+needs it, after the checks that need nothing but the request.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select, true
 
 from ..extensions import db
 from ..models import Blackout, Booking, Organization, Resource
@@ -22,6 +24,15 @@ NO_SHOW_WINDOW = timedelta(days=90)
 NO_SHOW_LIMIT = 3
 
 
+@dataclass(slots=True)
+class Facts:
+    """What the rules read of the database for one request."""
+
+    blackout: bool
+    no_shows: int
+    spans: list[tuple[datetime, datetime]]
+
+
 @dataclass
 class BookingRequest:
     resource: Resource
@@ -31,6 +42,15 @@ class BookingRequest:
     now: datetime
     # A booking being moved or re-checked is left out of the capacity count.
     exclude_booking_id: int | None = None
+    _facts: Facts | None = field(default=None, repr=False)
+
+    @property
+    def facts(self) -> Facts:
+        """Read once, by the first rule that needs the database; the resource is locked before the rules run
+        (``locks.lock_resource``), so the overlapping bookings cannot change after this read."""
+        if self._facts is None:
+            self._facts = read_facts(self)
+        return self._facts
 
 
 def _violation(code: str, message: str, field: str | None = None, status: int = 422) -> RuleViolation:
@@ -105,19 +125,8 @@ def check_opening_hours(req: BookingRequest):
     return _violation("outside_opening_hours", _("The booking is not inside the opening hours."), "start")
 
 
-# The statements every booking request runs, built once: building one and deriving its cache key cost about as much
-# as running it.
-_ANY_BLACKOUT = (
-    select(Blackout.id)
-    .where(Blackout.resource_id == bindparam("resource_id"), Blackout.start < bindparam("end"))
-    .where(Blackout.end > bindparam("start"))
-    .limit(1)
-)
-
-
 def check_blackouts(req: BookingRequest):
-    found = db.session.scalar(_ANY_BLACKOUT, {"resource_id": req.resource.id, "start": req.start, "end": req.end})
-    if found is not None:
+    if req.facts.blackout:
         return _violation("blackout", _("The resource is closed during that time."), "start")
 
 
@@ -154,7 +163,7 @@ def is_suspended(organization_id: int, now: datetime) -> bool:
 
 
 def check_suspension(req: BookingRequest):
-    if is_suspended(req.organization.id, req.now):
+    if req.facts.no_shows >= NO_SHOW_LIMIT:  # as ``is_suspended`` counts
         return _violation(
             "suspended",
             _("Your organization is suspended from new bookings after repeated no-shows."),
@@ -163,30 +172,56 @@ def check_suspension(req: BookingRequest):
         )
 
 
-_ACTIVE_SPANS = select(Booking.start, Booking.end).where(
-    Booking.resource_id == bindparam("resource_id"),
-    Booking.status.in_(ACTIVE_STATUSES),
-    Booking.start < bindparam("end"),
-    Booking.end > bindparam("start"),
-)
-_OTHER_ACTIVE_SPANS = _ACTIVE_SPANS.where(Booking.id != bindparam("exclude_id"))
-
-
-def active_spans(resource_id: int, start: datetime, end: datetime, exclude_id: int | None = None):
-    params = {"resource_id": resource_id, "start": start, "end": end}
-    if exclude_id is None:
-        return [(s, e) for s, e in db.session.execute(_ACTIVE_SPANS, params)]
-    return [(s, e) for s, e in db.session.execute(_OTHER_ACTIVE_SPANS, dict(params, exclude_id=exclude_id))]
-
-
 def check_capacity(req: BookingRequest):
     """Must run with the resource row locked (``locks.lock_resource``) so that the count cannot go stale."""
     r = req.resource
     if r.kind == ResourceKind.dataset:
         return None
-    spans = active_spans(r.id, req.start, req.end, req.exclude_booking_id)
-    if max_overlap(spans, req.start, req.end) + 1 > r.capacity:
+    if max_overlap(req.facts.spans, req.start, req.end) + 1 > r.capacity:
         return _violation("conflict", _("That time is already booked."), "start", status=409)
+
+
+# The facts of a request in one statement, built once (building one and deriving its cache key cost about as much
+# as running it): a one-row head with the blackout and the no-shows, joined to the overlapping active bookings (none
+# gives the head alone, with empty spans).
+_OVERLAPPING = (Booking.start < bindparam("end"), Booking.end > bindparam("start"))
+_ACTIVE_SPANS = select(Booking.start, Booking.end).where(
+    Booking.resource_id == bindparam("resource_id"), Booking.status.in_(ACTIVE_STATUSES), *_OVERLAPPING
+)
+
+
+def _facts_statement(spans):
+    blackout = exists().where(
+        Blackout.resource_id == bindparam("resource_id"),
+        Blackout.start < bindparam("end"),
+        Blackout.end > bindparam("start"),
+    )
+    head = select(blackout.label("blackout"), _NO_SHOWS.scalar_subquery().label("no_shows")).subquery()
+    spans = spans.subquery()
+    return select(head.c.blackout, head.c.no_shows, spans.c.start, spans.c.end).select_from(
+        head.outerjoin(spans, true())
+    )
+
+
+_FACTS = _facts_statement(_ACTIVE_SPANS)
+_FACTS_EXCLUDING = _facts_statement(_ACTIVE_SPANS.where(Booking.id != bindparam("exclude_id")))
+
+
+def read_facts(req: BookingRequest) -> Facts:
+    params = {
+        "resource_id": req.resource.id,
+        "start": req.start,
+        "end": req.end,
+        "organization_id": req.organization.id,
+        "since": req.now - NO_SHOW_WINDOW,
+        "now": req.now,
+    }
+    stmt = _FACTS
+    if req.exclude_booking_id is not None:
+        stmt, params["exclude_id"] = _FACTS_EXCLUDING, req.exclude_booking_id
+    rows = db.session.execute(stmt, params).all()
+    blackout, no_shows = rows[0][0], rows[0][1]
+    return Facts(bool(blackout), no_shows or 0, [(start, end) for _b, _n, start, end in rows if start is not None])
 
 
 RULES = [
