@@ -184,9 +184,11 @@ def check_capacity(req: BookingRequest):
 # The facts of a request in one statement, built once (building one and deriving its cache key cost about as much
 # as running it): a one-row head with the blackout and the no-shows, joined to the overlapping active bookings (none
 # gives the head alone, with empty spans).
-_OVERLAPPING = (Booking.start < bindparam("end"), Booking.end > bindparam("start"))
 _ACTIVE_SPANS = select(Booking.start, Booking.end).where(
-    Booking.resource_id == bindparam("resource_id"), Booking.status.in_(ACTIVE_STATUSES), *_OVERLAPPING
+    Booking.resource_id == bindparam("resource_id"),
+    Booking.status.in_(ACTIVE_STATUSES),
+    Booking.start < bindparam("end"),
+    Booking.end > bindparam("start"),
 )
 
 
