@@ -1,8 +1,13 @@
 """Shared helpers of the booking API tests: local wall-clock times as the API reads them, the error body of
 SPEC §3, and cheap password hashing so that the many users these tests make do not cost a second each."""
 
+from contextlib import contextmanager
 from datetime import date, timedelta
 from types import SimpleNamespace
+
+from sqlalchemy import event
+
+from booking.extensions import db
 
 
 def at(day: date, hh: int, mm: int = 0) -> str:
@@ -52,3 +57,20 @@ class World(SimpleNamespace):
             user = users[name]() if callable(users[name]) else users[name]
             self._clients[name] = self._api.as_(user)
         return self._clients[name]
+
+
+@contextmanager
+def counted_statements(app):
+    """The SQL statements that the serving application sends (the test's own session is another engine)."""
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

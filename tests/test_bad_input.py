@@ -3,17 +3,14 @@ free and busy time of ``GET /resources/{id}/availability``, and the number of SQ
 behind the booking list."""
 
 import json
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
-from booking.extensions import db
 from booking.models.enums import BookingStatus, OrgKind, ResourceStatus, Role
 from booking.services import organizations
 
-from .booking_checks import World, assert_error, at, booking_body
+from .booking_checks import World, assert_error, at, booking_body, counted_statements
 from .factories import local, next_weekday
 
 
@@ -538,23 +535,6 @@ def test_dataset_free_time_is_whole_days_without_blackout_days_and_unlimited_by_
 
 
 # The number of SQL statements -------------------------------------------------------------------------------
-
-
-@contextmanager
-def counted_statements(app):
-    """The SQL statements that the serving application sends (the test's own session is another engine)."""
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def statements_for(app, client, path) -> int:

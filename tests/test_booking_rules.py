@@ -8,7 +8,7 @@ import pytest
 from booking.extensions import db
 from booking.models.enums import ApprovalPolicy, BookingStatus, OrgKind, PartnershipStatus, ResourceStatus
 
-from .booking_checks import assert_error, at, booking_body
+from .booking_checks import assert_error, at, booking_body, counted_statements
 from .factories import TZ, local, next_weekday
 
 ALL_DAY = [(d, 0, 1440) for d in range(7)]
@@ -367,6 +367,37 @@ def test_a_request_breaking_two_rules_reports_the_earlier_one(api, factory, prov
             setup(resource)
         status = 403 if code == "suspended" else 422
         refused(booker, booking_body(resource, day, start, end), status, code, case=(code, fields, start, end))
+
+
+def test_what_the_rules_read_of_the_database_comes_in_one_statement_whatever_is_there(
+    app, api, factory, provider, member, booker, day
+):
+    """A blackout elsewhere that day, a no-show of the requester's organization and bookings beside and across the
+    requested hour change what the rules read, never how: one statement reads the blackouts, the no-shows and the
+    overlapping bookings, after the resource's lock, and the request takes as many statements as on an empty day."""
+    staff = api.as_(provider[2])
+    quiet, busy = (factory.make_resource(provider[0], capacity=3) for _ in range(2))
+    other = factory.make_user(factory.make_org(kind=OrgKind.sme))
+    for hour in (8, 9, 9):  # one ends as the request starts; two overlap it, leaving one place
+        factory.make_booking(busy, other, local(day, hour), local(day, hour + 1))
+    closed = {"start": at(day, 14), "end": at(day, 15), "reason": "other"}
+    assert staff.post(f"/resources/{busy.id}/blackouts", json=closed).status_code == 201
+    no_show(factory, busy, member, 5)
+    counts = []
+    for resource in (quiet, busy):
+        with counted_statements(app) as statements:
+            accepted(booker, booking_body(resource, day, 9, 10))
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    reads = [s for s in statements if s.startswith("SELECT") and ("blackouts" in s or "counts_as_no_show" in s)]
+    assert len(reads) == 1 and "counts_as_no_show" in reads[0] and "blackouts" in reads[0], reads
+    locked = next(i for i, s in enumerate(statements) if "FROM resources" in s)
+    assert statements.index(reads[0]) > locked
+    # The rules still see each of them: the last place goes, then the closure and the suspension refuse.
+    refused(booker, booking_body(busy, day, 9, 10), 409, "conflict")
+    refused(booker, booking_body(busy, day, 14, 15), 422, "blackout")
+    suspend(factory, busy, member)
+    refused(booker, booking_body(busy, day, 11, 12), 403, "suspended")
 
 
 # Datasets ---------------------------------------------------------------------------------------------------
