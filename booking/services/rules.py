@@ -6,8 +6,9 @@ the organization's no-shows, the active bookings that overlap) comes in one stat
 needs it, after the checks that need nothing but the request.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, or_, select, true
@@ -42,15 +43,12 @@ class BookingRequest:
     now: datetime
     # A booking being moved or re-checked is left out of the capacity count.
     exclude_booking_id: int | None = None
-    _facts: Facts | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def facts(self) -> Facts:
         """Read once, by the first rule that needs the database; the resource is locked before the rules run
         (``locks.lock_resource``), so the overlapping bookings cannot change after this read."""
-        if self._facts is None:
-            self._facts = read_facts(self)
-        return self._facts
+        return read_facts(self)
 
 
 def _violation(code: str, message: str, field: str | None = None, status: int = 422) -> RuleViolation:
