@@ -48,7 +48,7 @@ from .models.enums import BookingStatus
 from .services import mail, rollups, scheduled
 from .services.clock import local_date, platform_tz
 from .services.locks import lock_booking
-from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW
+from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW, no_show_counted
 from .sqlfunctions import insert_for
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def notify_suspensions(now: datetime) -> dict:
     """Tell an organization's users once when it becomes suspended after no-shows (rule: ``rules.is_suspended``)."""
     stmt = (
         select(Booking.organization_id)
-        .where(scheduled.no_show_counted(), Booking.start >= now - NO_SHOW_WINDOW, Booking.start <= now)
+        .where(no_show_counted(), Booking.start >= now - NO_SHOW_WINDOW, Booking.start <= now)
         .group_by(Booking.organization_id)
         .having(func.count(Booking.id) >= NO_SHOW_LIMIT)
     )

@@ -141,10 +141,15 @@ def check_calibration(req: BookingRequest):
         )
 
 
+def no_show_counted():
+    """The bookings that count as no-shows: a no_show booking whatever wrote it, and the requesters' cancellations
+    less than 2 h ahead (flagged when cancelled)."""
+    return or_(Booking.status == BookingStatus.no_show, Booking.counts_as_no_show.is_(True))
+
+
 _NO_SHOWS = select(func.count(Booking.id)).where(
     Booking.organization_id == bindparam("organization_id"),
-    # A no_show booking is one whatever wrote it; the flag adds late requester cancellations.
-    or_(Booking.status == BookingStatus.no_show, Booking.counts_as_no_show.is_(True)),
+    no_show_counted(),
     Booking.start >= bindparam("since"),
     Booking.start <= bindparam("now"),
 )

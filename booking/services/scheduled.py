@@ -20,7 +20,7 @@ from . import bookings as booking_service
 from .clock import to_local
 from .notifications import notify, provider_staff
 from .reports import due_date
-from .rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW, is_suspended
+from .rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW, is_suspended, no_show_counted
 
 S = BookingStatus
 
@@ -159,11 +159,6 @@ def send_calibration_warning(resource: Resource, days: int, now: datetime) -> in
 
 
 # Suspensions -------------------------------------------------------------------------------------------------------
-
-
-def no_show_counted():
-    """The bookings ``rules.no_show_count`` counts: no-shows, and requesters' cancellations less than 2 h ahead."""
-    return or_(Booking.status == S.no_show, Booking.counts_as_no_show.is_(True))
 
 
 def no_show_starts(organization_id: int, now: datetime) -> list[datetime]:
