@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from national_data import GENERATOR, Generator  # noqa: E402
 
+from booking.database import advance_sequences  # noqa: E402
 from booking.extensions import db  # noqa: E402
 from booking.models.search import terms_of  # noqa: E402
 
@@ -110,11 +111,7 @@ def generate(resources: int, bookings: int, as_of: date, seed: int = 2026) -> di
     _bulk(tables["opening_hours"], gen.hours, "opening hours")
     _bulk(tables["blackouts"], gen.blackouts, "blackouts")
     load_bookings(gen.bookings(), bookings)
-    if db.session.get_bind().dialect.name == "postgresql":
-        for table in ("organizations", "users", "partnerships", "resources", "opening_hours", "blackouts", "bookings"):
-            db.session.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            )
+    advance_sequences(db.session)  # every row above carries its own id
     loaded = db.session.scalar(text("SELECT count(*) FROM bookings"))
     return {
         "generator": GENERATOR,

@@ -14,7 +14,7 @@ before reading its bookings; see ``booking.services.locks``.
 import contextvars
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 
 # Whether the current unit of work may write. Defaults to True so that the CLI, jobs and tests are safe; the web
@@ -55,3 +55,22 @@ def _sqlite_begin(conn):
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def advance_sequences(session) -> None:
+    """After a bulk load that wrote explicit ids: set each table's id sequence past its largest id, so the next row
+    the platform inserts gets a free id. PostgreSQL only (a serial or identity column keeps its own counter);
+    SQLite's next rowid is always past the largest one, so there it does nothing. Call it after every load that
+    writes ids itself (the demo's year, the benchmarks' data set)."""
+    from .extensions import db
+
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in db.metadata.sorted_tables:
+        column = table.autoincrement_column
+        if column is None:
+            continue
+        sequence = func.pg_get_serial_sequence(table.name, column.name)
+        # Never backwards: a row another transaction numbered but has not committed keeps its id.
+        following = func.greatest(func.coalesce(func.max(column), 0) + 1, func.nextval(sequence))
+        session.execute(select(func.setval(sequence, following, False)).select_from(table))

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
+from .database import advance_sequences
 from .extensions import db
 from .models import Blackout, Booking, BookingHistory, OpeningHours, Organization, Partnership, Resource, User
 from .models.enums import (
@@ -407,6 +408,7 @@ class Year:
             db.session.execute(insert(BookingHistory), history[chunk : chunk + 4000])
         if blackouts:
             db.session.execute(insert(Blackout), blackouts)
+        advance_sequences(db.session)  # the bookings above carry their own ids
         # Past bookings written in bulk, without the events that mark the roll-up stale: any day already rolled up
         # is summed again by the next nightly run.
         rollups.forget()
