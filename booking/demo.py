@@ -22,6 +22,16 @@ from .services.clock import local_date, local_midnight, now_utc
 from .services.errors import DomainError
 
 PASSWORD = "demo12345"
+# The sign-ins the README and SPEC §7 give a newcomer; their organizations stay bookable (``demo_year``).
+SIGN_INS = (
+    "admin@demo.example",
+    "province@demo.example",
+    "city@demo.example",
+    "provider@demo.example",
+    "operator@demo.example",
+    "sme@demo.example",
+    "sme2@demo.example",
+)
 
 
 def demo_credit_code(n: int) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
 from .database import advance_sequences
+from .demo import SIGN_INS
 from .extensions import db
 from .models import Blackout, Booking, BookingHistory, OpeningHours, Organization, Partnership, Resource, User
 from .models.enums import (
@@ -30,6 +31,7 @@ from .models.enums import (
 from .services import rollups
 from .services.clock import local_date, platform_tz
 from .services.organizations import credit_code_check_char
+from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW
 
 S = BookingStatus
 CHAINS = [i for i in Industry if i != Industry.other]
@@ -116,6 +118,8 @@ class Year:
         }
         self.password_hash = generate_password_hash("demo12345")
         self.serial = 100
+        # Bookings each sign-in organization may still have counted as no-shows (``no_show_room``).
+        self.room: dict[int, int] = {}
 
     # Organizations -------------------------------------------------------------------------------------------
 
@@ -340,6 +344,8 @@ class Year:
         for u in db.session.scalars(select(User).where(User.role.in_((Role.org_admin, Role.operator, Role.member)))):
             users.setdefault(u.organization_id, u)
         orgs = {o.id: o for o in smes + providers}
+        sign_ins = select(User.organization_id).where(User.email.in_(SIGN_INS))
+        self.room = {org_id: NO_SHOW_LIMIT - 1 for org_id in db.session.scalars(sign_ins)}
         next_id = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
         taken = {(b.resource_id, local_date(b.start)) for b in db.session.scalars(select(Booking))}
         first_day, last_day = self.today - timedelta(days=365), self.today + timedelta(days=21)
@@ -374,9 +380,6 @@ class Year:
                     if rng.random() >= chance:
                         continue
                     requester_org = self.requester(resource, own_partners, smes, providers, orgs)
-                    requester = users.get(requester_org.id)
-                    if requester is None:
-                        continue
                     if resource.kind == ResourceKind.dataset:
                         start, end = self.at(day, 0), self.at(day + timedelta(days=rng.randint(1, 5)), 0)
                     else:
@@ -385,6 +388,12 @@ class Year:
                         offset = rng.randrange(0, block_end - block_start - length + 1, 30)
                         start = self.at(day, block_start + offset)
                         end = start + timedelta(minutes=length)
+                    if resource.check_in_required and end > self.now and self.room.get(requester_org.id) == 0:
+                        # Nobody checks in for the demo's sign-ins: another SME holds this coming booking.
+                        requester_org = rng.choice([s for s in smes if s.id not in self.room])
+                    requester = users.get(requester_org.id)
+                    if requester is None:
+                        continue
                     row, hist = self.booking(
                         next_id,
                         resource,
@@ -424,6 +433,18 @@ class Year:
         if roll < 0.96:
             return self.rng.choice([p for p in providers if p.id != resource.organization_id])
         return resource.organization
+
+    def no_show_room(self, org, start) -> bool:
+        """Whether ``org`` may have the booking starting at ``start`` count as a no-show, spending the room if so.
+        The sign-in organizations stay below the suspension limit (``rules.is_suspended``) at load and over the
+        coming weeks, whose approved bookings that require a check-in become no-shows when nobody checks in: a
+        newcomer signing in as any of them can book."""
+        if org.id not in self.room or start < self.now - NO_SHOW_WINDOW:
+            return True
+        if self.room[org.id] == 0:
+            return False
+        self.room[org.id] -= 1
+        return True
 
     def booking(self, booking_id, resource, requester, org, own_partners, start, end, decider=None):
         rng = self.rng
@@ -478,6 +499,10 @@ class Year:
             status = S.in_use if resource.check_in_required else S.approved
         else:
             status = S.approved if auto or rng.random() < 0.6 else S.pending
+        if status == S.no_show and not self.no_show_room(org, start):
+            status = S.completed
+        if status == S.approved and resource.check_in_required and end > self.now:
+            self.no_show_room(org, start)  # room kept by the choice of requester in ``bookings``
         if status == S.pending and created < self.now - timedelta(hours=40):
             # Still waiting: asked within the decision window, so the demo opens with requests to decide rather
             # than a first scheduler tick that expires them.
@@ -500,6 +525,8 @@ class Year:
             steps.append((S.pending, S.approved, "auto_approve" if auto else "approve", decided))
             if status == S.cancelled:
                 at = start - timedelta(hours=rng.choice([1, 20, 48, 96]))
+                if start - at < timedelta(hours=2) and not self.no_show_room(org, start):
+                    at = start - timedelta(hours=48)
                 row.update(counts_as_no_show=start - at < timedelta(hours=2))
                 steps.append((S.approved, S.cancelled, "cancel", max(at, decided)))
             elif status == S.no_show:

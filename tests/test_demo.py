@@ -103,3 +103,52 @@ def test_demo_reports_show_each_status_of_the_program(demo):
 
     statuses = report_statuses(local_date(now_utc()).year)
     assert statuses == {"430100": "submitted", "430200": "draft"}
+
+
+def _book_the_first_free_hour(client, email: str) -> dict:
+    """Sign in as ``email`` and book, through the API, an hour of the demo's coordinate measuring machine on its
+    first free day from two days ahead."""
+    from datetime import UTC, datetime, timedelta
+
+    token = client.post("/api/v1/auth/tokens", json={"email": email, "password": "demo12345"}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    resource = db.session.scalar(select(Resource).where(Resource.name == "三坐标测量机").order_by(Resource.id))
+    since = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    query = {"from": since.isoformat(), "to": (since + timedelta(days=30)).isoformat()}
+    free = client.get(f"/api/v1/resources/{resource.id}/availability", query_string=query, headers=headers)
+    assert free.status_code == 200, free.get_json()
+    start = datetime.fromisoformat(next(f["start"] for f in free.get_json()["free"] if f["start"] >= query["from"]))
+    body = {
+        "resource_id": resource.id,
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(),
+        "purpose": "来料检验",
+    }
+    response = client.post("/api/v1/bookings", json=body, headers=headers)
+    assert response.status_code == 201, (email, response.status_code, response.get_json())
+    return response.get_json()
+
+
+def test_after_the_demo_load_each_demo_sme_books_through_the_api(app, runner, db_url, client):
+    """The demo load leaves every id sequence past its rows (PostgreSQL), and the SME sign-ins of the README are not
+    suspended after no-shows, now or when the scheduler has closed the coming weeks' bookings (nobody checks in)."""
+    from datetime import timedelta
+
+    from booking import jobs
+    from booking.demo import SIGN_INS
+    from booking.services.clock import now_utc
+    from booking.services.rules import is_suspended
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    for email in ("sme@demo.example", "sme2@demo.example"):
+        made = _book_the_first_free_hour(client, email)
+        assert db.session.get(Booking, made["id"]).requester.email == email
+    # The coming weeks: every approved booking that needs a check-in becomes a no-show.
+    now = now_utc()
+    jobs.close_finished_bookings(now + timedelta(days=22))
+    organizations = set(db.session.scalars(select(User.organization_id).where(User.email.in_(SIGN_INS))))
+    for day in range(23):
+        for organization_id in organizations:
+            assert not is_suspended(organization_id, now + timedelta(days=day)), (organization_id, day)
