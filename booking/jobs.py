@@ -21,9 +21,12 @@ started by mistake), in two layers:
 2. **Each job runs once per due moment.** ``job_runs(job, due_at)`` is unique; a runner claims a job for its due
    moment (the minute for minute jobs, the day's hour for daily ones) by inserting that row with ``ON CONFLICT DO
    NOTHING`` and committing, and runs the job only if its insert made the row. The others skip it, so racing
-   runners do not repeat the work. A claim holds no lock while the job runs and needs no expiry: if the claiming
-   process dies, the next due moment's runner catches up, because every job processes all that is overdue. The
-   rows are also the scheduler's log (who ran what, when, with what outcome) and are pruned after a week.
+   runners do not repeat the work. A claim holds no lock while the job runs: if the claiming process dies, the
+   next due moment's runner catches up, because every job processes all that is overdue. A run still unfinished
+   ``RUN_TIMEOUT`` after it started is dead (its process was killed or lost its database): every tick marks such
+   runs finished with an outcome beginning ``dead:``, and the next claim of a dead run's due moment takes the row
+   over and runs the job again (for a daily job, the same day rather than the next). The rows are also the
+   scheduler's log (who ran what, when, with what outcome) and are pruned after a week.
 
 A lease row per job (an expiry renewed under a row lock) was the alternative; it adds a clock to tune, a lock held
 for the job's length, and a stuck-lease failure mode, and still needs layer 1 for a runner whose lease expired
@@ -38,7 +41,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from . import database
 from .extensions import db
@@ -54,6 +58,9 @@ from .sqlfunctions import insert_for
 log = logging.getLogger(__name__)
 
 RUN_HISTORY = timedelta(days=7)
+# Longer than any job takes (the nightly roll-up of a national data set takes minutes).
+RUN_TIMEOUT = timedelta(hours=1)
+DEAD = "dead: "
 
 
 # Running one item per transaction ----------------------------------------------------------------------------------
@@ -234,23 +241,70 @@ def holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:200]
 
 
+def _unfinished_too_long(started_before: datetime):
+    return and_(JobRun.finished_at.is_(None), JobRun.started_at < started_before)
+
+
 def claim(job: str, due_at: datetime) -> int | None:
-    """Claim ``job`` for ``due_at``: the id of the new ``job_runs`` row, or ``None`` if another runner has it."""
+    """Claim ``job`` for ``due_at``: the id of its ``job_runs`` row — a new one, or a dead run's taken over — or
+    ``None`` if another runner has it."""
     insert = insert_for(db.session.get_bind())
-    stmt = (
-        insert(JobRun)
-        .values(job=job, due_at=due_at, holder=holder(), started_at=utcnow(), outcome="")
-        .on_conflict_do_nothing(index_elements=["job", "due_at"])
-        .returning(JobRun.id)
-    )
+    started = utcnow()
+    stmt = insert(JobRun).values(job=job, due_at=due_at, holder=holder(), started_at=started, outcome="")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["job", "due_at"],
+        set_=dict(
+            holder=stmt.excluded.holder,
+            started_at=started,
+            finished_at=None,
+            outcome=func.substr("after a dead run of " + JobRun.holder + ": ", 1, 500),
+        ),
+        where=or_(JobRun.outcome.startswith(DEAD), _unfinished_too_long(started - RUN_TIMEOUT)),
+    ).returning(JobRun.id)
     run_id = db.session.scalar(stmt)
     db.session.commit()
     return run_id
 
 
+def _claim_on_a_live_connection(job: str, due_at: datetime) -> int | None:
+    """``claim``, once more if the first attempt found its connection gone (the server or a proxy dropped it
+    between ticks): the pool has discarded it and the second attempt connects anew."""
+    try:
+        return claim(job, due_at)
+    except DBAPIError as exc:
+        db.session.rollback()
+        if not exc.connection_invalidated:
+            raise
+        log.warning("claim of %s lost its database connection; claiming again", job)
+        return claim(job, due_at)
+
+
 def _finish(run_id: int, outcome: str) -> None:
-    db.session.execute(update(JobRun).where(JobRun.id == run_id).values(finished_at=utcnow(), outcome=outcome[:2000]))
+    db.session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id)
+        .values(finished_at=utcnow(), outcome=func.substr(JobRun.outcome + outcome, 1, 2000))
+    )
     db.session.commit()
+
+
+def mark_dead_runs() -> int:
+    """Mark every run unfinished ``RUN_TIMEOUT`` after it started as dead; returns how many."""
+    now = utcnow()
+    dead = db.session.execute(
+        update(JobRun)
+        .where(_unfinished_too_long(now - RUN_TIMEOUT))
+        .values(
+            finished_at=now,
+            outcome=func.substr(
+                DEAD + "unfinished " + str(RUN_TIMEOUT) + " after it started; " + JobRun.outcome, 1, 2000
+            ),
+        )
+    ).rowcount
+    db.session.commit()
+    if dead:
+        log.warning("%d scheduled job runs marked dead after %s unfinished", dead, RUN_TIMEOUT)
+    return dead
 
 
 def _prune(job: str, now: datetime) -> None:
@@ -270,26 +324,44 @@ class JobResult:
     outcome: str
 
 
+def _failure(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _run(job: Job, due_at: datetime, now: datetime) -> JobResult:
+    run_id = _claim_on_a_live_connection(job.name, due_at)
+    if run_id is None:
+        return JobResult(job.name, due_at, "skipped", "already claimed by another runner")
+    try:
+        outcome, status = describe(job.run(now)), "ran"
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("job %s failed", job.name)
+        outcome, status = _failure(exc), "error"
+    _finish(run_id, outcome)
+    _prune(job.name, now)
+    return JobResult(job.name, due_at, status, outcome)
+
+
 def tick(now: datetime, jobs: Iterable[Job] = JOBS) -> list[JobResult]:
-    """Run every job that is due as at ``now`` and that no other runner has claimed for its due moment."""
+    """Run every job that is due as at ``now`` and that no other runner has claimed for its due moment, then mark
+    the runs that died. A job whose claim or bookkeeping fails (the database went away) costs that job only."""
     token = database.write_intent.set(True)
     try:
         results = []
         for job in jobs:
             due_at = job.due(now)
-            run_id = claim(job.name, due_at)
-            if run_id is None:
-                results.append(JobResult(job.name, due_at, "skipped", "already claimed by another runner"))
-                continue
             try:
-                outcome, status = describe(job.run(now)), "ran"
+                results.append(_run(job, due_at, now))
             except Exception as exc:
                 db.session.rollback()
-                log.exception("job %s failed", job.name)
-                outcome, status = f"{type(exc).__name__}: {exc}", "error"
-            _finish(run_id, outcome)
-            _prune(job.name, now)
-            results.append(JobResult(job.name, due_at, status, outcome))
+                log.exception("job %s could not be run", job.name)
+                results.append(JobResult(job.name, due_at, "error", _failure(exc)))
+        try:
+            mark_dead_runs()
+        except Exception:
+            db.session.rollback()
+            log.exception("marking dead job runs failed")
         return results
     finally:
         database.write_intent.reset(token)
