@@ -27,12 +27,13 @@ messages: install
 db: install translations
 	$(BIN)/flask --app booking db upgrade
 
-# The scheduler (SPEC §6) runs beside the development server and is stopped when the server stops.
+# The scheduler (SPEC §6) runs beside the development server and is stopped when the server stops. The development
+# server speaks plain HTTP, so its cookies are not marked Secure (production marks them; docs/deployment.md).
 run: db
 	$(BIN)/flask --app booking demo --if-empty
 	$(BIN)/flask --app booking scheduler run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/flask --app booking run --host $(HOST) --port $(PORT)
+	BOOKING_SECURE_COOKIES=false $(BIN)/flask --app booking run --host $(HOST) --port $(PORT)
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

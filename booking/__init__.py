@@ -3,7 +3,7 @@
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
-from . import database
+from . import database, resources
 from .config import load_config
 from .converters import IdConverter
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -19,8 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder="../templates",
-        static_folder="../static",
+        template_folder=resources.folder("templates"),
+        static_folder=resources.folder("static"),
     )
     load_config(app, config)
     app.url_map.converters["id"] = IdConverter
@@ -55,7 +55,7 @@ def select_locale() -> str:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    migrate.init_app(app, db, directory=resources.folder("migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")

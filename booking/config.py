@@ -32,6 +32,7 @@ CITIES = [
 class Defaults:
     TIMEZONE = "Asia/Shanghai"
     CITIES = CITIES
+    # Extra engine options (JSON); pool_pre_ping is always added unless set here (see load_config).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # Bearer tokens live this long.
     TOKEN_TTL_HOURS = 24 * 30
@@ -53,14 +54,35 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = False
     # Where links in e-mails and calendar feeds point; empty means the address of the current request.
     BASE_URL = ""
+    # A string setting (a numeric key stays a string); empty means the key kept in the instance folder.
+    SECRET_KEY = ""
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    # Session and remember cookies only over HTTPS. None: on, except in debug or testing mode.
+    SECURE_COOKIES = None
 
 
-def _coerce(value: str):
-    """Environment values are strings; JSON literals (numbers, booleans, lists) are read as such."""
+class ConfigurationError(RuntimeError):
+    """A setting or the instance folder keeps the platform from starting; the message says what to fix."""
+
+
+_NO_DEFAULT = object()
+
+
+def _coerce(name: str, value: str, default=_NO_DEFAULT):
+    """Environment values are strings. A setting without a default, or whose default is a string, stays a string
+    (``BOOKING_SECRET_KEY=20240101123`` is a key, not a number); the others are read as JSON literals (numbers,
+    booleans, lists), and a setting that defaults to None takes the text itself when it is not one."""
+    if default is _NO_DEFAULT or isinstance(default, str):
+        return value
     try:
         return json.loads(value)
     except ValueError:
-        return value
+        if default is None:
+            return value
+        raise ConfigurationError(
+            f"BOOKING_{name}={value!r} is not a JSON literal; this setting is a {type(default).__name__}."
+        ) from None
 
 
 def load_config(app, overrides: dict | None = None) -> None:
@@ -68,7 +90,8 @@ def load_config(app, overrides: dict | None = None) -> None:
     app.config.from_pyfile("config.py", silent=True)
     for key, value in os.environ.items():
         if key.startswith("BOOKING_") and key != "BOOKING_TEST_DATABASE_URL":
-            app.config[key.removeprefix("BOOKING_")] = _coerce(value)
+            name = key.removeprefix("BOOKING_")
+            app.config[name] = _coerce(name, value, app.config.get(name, _NO_DEFAULT))
     if overrides:
         app.config.update(overrides)
 
@@ -82,6 +105,12 @@ def load_config(app, overrides: dict | None = None) -> None:
         # psycopg 3 is the driver of the stack.
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
+    # A pooled connection that the server closed (a restart, an idle timeout) is replaced before use, not failed.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    secure = app.config["SECURE_COOKIES"]
+    if secure is None:
+        secure = not (app.debug or app.testing)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = bool(secure)
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
@@ -89,17 +118,29 @@ def load_config(app, overrides: dict | None = None) -> None:
 
 def _instance_secret(instance_path: str) -> str:
     path = Path(instance_path) / "secret_key"
-    if path.exists():
-        key = path.read_text().strip()
+    try:
+        key = path.read_text().strip() if path.exists() else ""
         if key:
             return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    # Create with owner-only permissions; O_EXCL so that two processes starting at once keep one key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        # Create with owner-only permissions; O_EXCL so that two processes starting at once keep one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text().strip()
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+    except OSError as exc:
+        raise ConfigurationError(_no_secret_message(path, exc.strerror or str(exc))) from exc
+    if not key:
+        raise ConfigurationError(_no_secret_message(path, "the file is empty"))
     return key
+
+
+def _no_secret_message(path: Path, reason: str) -> str:
+    return (
+        f"BOOKING_SECRET_KEY is not set and no secret key can be kept in {path} ({reason}). Set BOOKING_SECRET_KEY "
+        f"to a long random value (the same on every app server), or let this user write to {path.parent}."
+    )

@@ -12,9 +12,11 @@ before reading its bookings; see ``booking.services.locks``.
 """
 
 import contextvars
+import sqlite3
 from contextlib import contextmanager
 
 from sqlalchemy import event, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 # Whether the current unit of work may write. Defaults to True so that the CLI, jobs and tests are safe; the web
@@ -74,3 +76,33 @@ def advance_sequences(session) -> None:
         # Never backwards: a row another transaction numbered but has not committed keeps its id.
         following = func.greatest(func.coalesce(func.max(column), 0) + 1, func.nextval(sequence))
         session.execute(select(func.setval(sequence, following, False)).select_from(table))
+
+
+# SQLite result codes (by name, without their extended suffix) that mean the database cannot be used right now: the
+# disk is full, the file is read-only or cannot be opened, or the lock was not had within the busy timeout. Other
+# errors (a missing table, a syntax error) are faults of the program and stay so.
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_BUSY",
+    "SQLITE_PERM",
+)
+# PostgreSQL: a read-only server (a standby, or default_transaction_read_only) refuses writes with this SQLSTATE.
+_READ_ONLY_SQLSTATE = "25006"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is lost or cannot be written (disconnected, unreachable, disk full,
+    read-only) rather than that the request or the program is wrong."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return str(getattr(orig, "sqlite_errorname", "")).startswith(_SQLITE_UNAVAILABLE)
+    if isinstance(exc, sa_exc.OperationalError):
+        return True
+    return getattr(orig, "sqlstate", None) == _READ_ONLY_SQLSTATE

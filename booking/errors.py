@@ -1,14 +1,16 @@
 """One place turns errors into answers: the JSON error body of SPEC §3 under /api/, a page or a flash elsewhere."""
 
 import logging
+import time
 
-from flask import flash, jsonify, redirect, render_template, request
+from flask import flash, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .database import database_unavailable
+from .extensions import db, login_manager
 from .services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,12 @@ HTTP_MESSAGES = {
     431: _l("The request headers are too large."),
     500: _l("Something went wrong on our side."),
 }
+
+# While the database is lost or cannot be written, every request answers 503 with this hint, and each process logs
+# the outage at most once a minute, without a traceback: an outage is not a fault of the program.
+RETRY_AFTER_SECONDS = 30
+OUTAGE_LOG_INTERVAL_SECONDS = 60
+_outage_logged_at: float | None = None
 
 
 def http_message(exc: HTTPException) -> str:
@@ -101,8 +109,33 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if database_unavailable(exc):
+            return service_unavailable(exc)
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         if wants_json():
             return json_error(500, "internal_error", _("Something went wrong on our side."))
         return render_template("error.html", status=500, message=_("Something went wrong on our side.")), 500
+
+
+def service_unavailable(exc: Exception):
+    """503 with Retry-After, on pages and the API; the page is drawn as for a signed-out visitor, because finding
+    the signed-in user needs the database."""
+    global _outage_logged_at
+    now = time.monotonic()
+    if _outage_logged_at is None or now - _outage_logged_at >= OUTAGE_LOG_INTERVAL_SECONDS:
+        _outage_logged_at = now
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        log.error("database unavailable, answering 503: %s", reason[0] if reason else type(exc).__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the session is discarded at the end of the request
+        pass
+    g._login_user = login_manager.anonymous_user()
+    message = _("The service is temporarily unavailable; please try again in a minute.")
+    if wants_json():
+        response = json_error(503, "service_unavailable", message)
+    else:
+        response = make_response(render_template("error.html", status=503, message=message), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

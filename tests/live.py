@@ -31,6 +31,8 @@ def gunicorn_server(db_url: str, workers: int = 4, log_path: Path | None = None,
         BOOKING_WORKERS=str(workers),
         BOOKING_ACCESS_LOG="",
         BOOKING_LOG_LEVEL="warning",
+        # Plain HTTP on the loopback, like `make run`: cookies marked Secure would not come back.
+        BOOKING_SECURE_COOKIES="false",
     )
     server_env.update(env or {})
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115

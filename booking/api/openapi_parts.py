@@ -93,6 +93,10 @@ COMMON_RESPONSES = {
     "ValidationError": _error("`validation_error` naming each field, or a booking rule's code (SPEC §2.2)."),
     "HeaderFieldsTooLarge": {"description": "Too many or too large headers (server in front).", "content": HTML},
     "RateLimited": _error("`rate_limited`: too many failed sign-ins in a minute."),
+    "ServiceUnavailable": {
+        **_error("`service_unavailable`: the database is unreachable or cannot be written; try again later."),
+        "headers": {"Retry-After": {"required": True, "description": "Seconds to wait.", "schema": TEXT}},
+    },
 }
 STATUS_RESPONSES = {
     400: "BadRequest",
@@ -105,6 +109,7 @@ STATUS_RESPONSES = {
     422: "ValidationError",
     429: "RateLimited",
     431: "HeaderFieldsTooLarge",
+    503: "ServiceUnavailable",
 }
 
 
@@ -143,9 +148,10 @@ def operation(
     body_required: bool = True,
 ) -> dict:
     """One operation with every status it can produce: its own answers and ``errors``, plus those that follow
-    from its shape (401 when signed in, 413/422 with a body, 422 with query parameters, 404 with path ids)."""
+    from its shape (401 when signed in, 413/422 with a body, 422 with query parameters, 404 with path ids), and 503
+    while the database is unavailable."""
     op = {"operationId": op_id, "tags": [tag], "summary": summary}
-    codes = {400, 414, 431, *errors}
+    codes = {400, 414, 431, 503, *errors}
     if not auth:
         op["security"] = []
     else:
