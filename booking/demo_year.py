@@ -26,7 +26,7 @@ from .models.enums import (
     SharingMode,
     Traceability,
 )
-from .services import rollups
+from .services import accounts, rollups
 from .services.clock import local_date, platform_tz
 from .services.organizations import credit_code_check_char
 
@@ -144,6 +144,8 @@ class Year:
             password_hash=self.password_hash,
         )
         db.session.add(user)
+        db.session.flush()
+        accounts.rotate_calendar_token(user)  # every user has a private feed (SPEC §3)
         return user
 
     def organizations(self):

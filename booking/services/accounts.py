@@ -69,6 +69,7 @@ def create_user(actor: User | None, data: dict) -> User:
     )
     db.session.add(user)
     db.session.flush()
+    rotate_calendar_token(user)
     audit.record(actor, "user.create", "user", user.id, {"email": user.email, "role": role, "organization_id": org.id})
     return user
 
@@ -165,18 +166,25 @@ def revoke_token(record: ApiToken, now: datetime) -> None:
     record.revoked_at = now
 
 
-def calendar_token_of(user: User) -> str | None:
-    if not user.calendar_nonce:
-        return None
+def calendar_token(user_id: int, nonce: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"calendar:{user.id}:{user.calendar_nonce}".encode(), hashlib.sha256).hexdigest()[:40]
+    return hmac.new(key, f"calendar:{user_id}:{nonce}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def calendar_token_of(user: User) -> str | None:
+    return calendar_token(user.id, user.calendar_nonce) if user.calendar_nonce else None
+
+
+def new_calendar_feed(user_id: int) -> tuple[str, str, str]:
+    """A fresh nonce for the user's private feed, the token it gives and the token's hash (for the lookup)."""
+    nonce = secrets.token_hex(16)
+    token = calendar_token(user_id, nonce)
+    return nonce, token, hash_token(token)
 
 
 def rotate_calendar_token(user: User) -> str:
-    """A new private feed token; the old one stops working (SPEC §4)."""
-    user.calendar_nonce = secrets.token_hex(16)
-    token = calendar_token_of(user)
-    user.calendar_token_hash = hash_token(token)
+    """A new private feed token; the old one stops working (SPEC §4). Every user gets one when created."""
+    user.calendar_nonce, token, user.calendar_token_hash = new_calendar_feed(user.id)
     return token
 
 

@@ -1,0 +1,79 @@
+"""Identity, hardened (SPEC §3): every user has a private feed from creation (and existing users get one from the
+migration); sign-out and password changes end sessions and tokens on the server; the sign-in limits count the real
+client behind the trusted proxies and lock the failing e-mail and client pair; an unknown e-mail costs a password
+check like a known one."""
+
+import hashlib
+from datetime import UTC, datetime
+
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select, text
+from werkzeug.security import generate_password_hash
+
+from booking.extensions import db
+from booking.models import User
+from booking.models.enums import Role
+from booking.services import accounts
+
+from .factories import PASSWORD
+
+
+def _feed_path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def _token(client, email: str, password: str = PASSWORD, address: str = "127.0.0.1"):
+    return client.post(
+        "/api/v1/auth/tokens", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
+
+
+# A. A private feed for every user -------------------------------------------------------------------------------
+
+
+def test_a_new_user_has_a_working_private_feed_without_asking(api, factory, client, runner):
+    member = factory.make_user()
+    url = api.as_(member).get("/me").get_json()["calendar_url"]
+    assert url and url.endswith(".ics")
+    feed = client.get(_feed_path(url))
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    # The platform administrator made on the command line has one too.
+    assert runner.invoke(args=["create-admin", "root@example.test", "--password", "first-password"]).exit_code == 0
+    token = _token(client, "root@example.test", "first-password").get_json()["token"]
+    url = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()["calendar_url"]
+    assert client.get(_feed_path(url)).status_code == 200
+
+
+def test_the_migration_gives_existing_users_a_working_feed(app, db_url, client):
+    """A user stored before revision 0007 (no feed) has one after the upgrade, made with the application's key."""
+    try:
+        downgrade(revision="0006")
+        db.session.execute(
+            text(
+                "INSERT INTO organizations (id, name, kind, city, industry, credit_code, contact_name, contact_phone,"
+                " contact_email, created_at) VALUES (901, '老数据单位', 'sme', '430200', 'rail_transit',"
+                " '91430000MA4X000901', '', '', '', :now)"
+            ),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO users (id, email, name, password_hash, role, organization_id, is_active_user, created_at)"
+                " VALUES (901, 'old@example.test', '老用户', :hash, 'member', 901, :yes, :now)"
+            ),
+            {"hash": generate_password_hash(PASSWORD), "yes": True, "now": datetime.now(UTC).replace(tzinfo=None)},
+        )
+        db.session.commit()
+    finally:
+        upgrade()
+    token = _token(client, "old@example.test").get_json()["token"]
+    url = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()["calendar_url"]
+    assert url is not None
+    assert client.get(_feed_path(url)).status_code == 200
+
+
+def test_every_user_row_has_a_feed_matching_the_applications_key(factory):
+    """The lookup hash is the hash of the token the application shows (rotation and creation agree)."""
+    factory.make_user(role=Role.member)
+    for user in db.session.scalars(select(User)):
+        assert user.calendar_token_hash == hashlib.sha256(accounts.calendar_token_of(user).encode()).hexdigest()
