@@ -71,14 +71,12 @@ def register_extensions(app: Flask) -> None:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from . import models
+    from .services.accounts import user_for_session
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.is_active else None
+        # Signed out, or signed in before a password change: no user (services/accounts.py).
+        return user_for_session(user_id, session.get("session_key"), session.get("session_version"))
 
 
 def register_request_hooks(app: Flask) -> None:

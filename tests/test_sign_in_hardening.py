@@ -6,6 +6,7 @@ check like a known one."""
 import hashlib
 from datetime import UTC, datetime
 
+import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 from werkzeug.security import generate_password_hash
@@ -16,6 +17,7 @@ from booking.models.enums import Role
 from booking.services import accounts
 
 from .factories import PASSWORD
+from .pages import csrf_from, sign_in, sign_out
 
 
 def _feed_path(url: str) -> str:
@@ -70,6 +72,59 @@ def test_the_migration_gives_existing_users_a_working_feed(app, db_url, client):
     url = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()["calendar_url"]
     assert url is not None
     assert client.get(_feed_path(url)).status_code == 200
+
+
+# B. Sessions and tokens end ---------------------------------------------------------------------------------------
+
+
+def test_a_saved_session_cookie_no_longer_signs_in_after_sign_out(app, factory, provider_operator):
+    browser = sign_in(app, provider_operator)
+    assert browser.get("/approvals").status_code == 200
+    saved = browser.get_cookie("session", domain="booking.test").value
+    sign_out(browser)
+    assert browser.get("/approvals").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", saved, domain="booking.test")
+    answer = replay.get("/approvals")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+    assert replay.get("/api/v1/me").status_code == 401
+    # Signing in again works, and another session of the same user was not touched.
+    other = sign_in(app, provider_operator)
+    assert sign_in(app, provider_operator).get("/approvals").status_code == 200
+    assert other.get("/approvals").status_code == 200
+
+
+def test_sign_out_is_only_a_post_with_the_csrf_token(app, factory, provider_operator):
+    browser = sign_in(app, provider_operator)
+    assert browser.get("/logout").status_code == 405
+    assert browser.post("/logout").status_code == 400  # no CSRF token
+    assert browser.get("/approvals").status_code == 200
+    page = browser.get("/approvals").get_data(as_text=True)
+    assert 'action="/logout"' in page and 'method="post"' in page
+
+
+def test_a_password_change_ends_every_session_and_token(app, runner, client):
+    assert runner.invoke(args=["create-admin", "root@example.test", "--password", "first-password"]).exit_code == 0
+    browser = app.test_client()
+    token = csrf_from(browser.get("/login").get_data(as_text=True))
+    form = {"email": "root@example.test", "password": "first-password", "csrf_token": token}
+    assert browser.post("/login", data=form).status_code == 302
+    assert browser.get("/admin/outbox").status_code == 200
+    bearer = _token(client, "root@example.test", "first-password").get_json()["token"]
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).status_code == 200
+
+    assert runner.invoke(args=["create-admin", "root@example.test", "--password", "second-password"]).exit_code == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).status_code == 401
+    assert browser.get("/admin/outbox").status_code == 302
+    assert browser.get("/api/v1/me").status_code == 401
+    assert _token(client, "root@example.test", "first-password").status_code == 401
+    assert _token(client, "root@example.test", "second-password").status_code == 201
+
+
+@pytest.fixture
+def provider_operator(factory):
+    org, _admin, operator = factory.make_provider()
+    return operator
 
 
 def test_every_user_row_has_a_feed_matching_the_applications_key(factory):

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import ApiToken, LoginFailure, Organization, User
+from ..models import ApiToken, EndedSession, LoginFailure, Organization, User
 from ..models.enums import OrgKind, Role
 from . import audit, policy
+from .clock import now_utc
 from .errors import Conflict, Forbidden, RateLimited, ValidationFailed
 
 MIN_PASSWORD_LENGTH = 8
@@ -74,16 +75,22 @@ def create_user(actor: User | None, data: dict) -> User:
     return user
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, now: datetime) -> None:
+    """Every path that changes a password comes here: the user's bearer tokens are revoked and every browser session
+    signed in before ends. A page that changes the signed-in user's own password stamps that session anew."""
     check_password_policy(password)
     user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
 
 
 def ensure_platform_admin(email: str, password: str) -> tuple[User, bool]:
     """Create a platform_admin in the 平台运营 organization, or reset that user's password. Returns (user, created)."""
     user = user_by_email(email)
     if user is not None:
-        set_password(user, password)
+        set_password(user, password, now_utc())
         audit.record(None, "user.password_reset", "user", user.id, {"email": user.email, "by": "command line"})
         return user, False
     org = db.session.scalar(select(Organization).where(Organization.name == PLATFORM_ORG_NAME))
@@ -193,3 +200,35 @@ def user_for_calendar_token(token: str) -> User | None:
         return None
     user = db.session.scalar(select(User).where(User.calendar_token_hash == hash_token(token)))
     return user if user is not None and user.is_active else None
+
+
+# Browser sessions ------------------------------------------------------------------------------------------------
+# The session cookie carries a random key and the user's session version at sign-in. Signing out records the key
+# as ended; a password change moves the version on (see ``set_password``).
+
+
+def new_session_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def user_for_session(user_id: str, key: object, version: object) -> User | None:
+    """The user a session cookie signs in, or None if it was signed out, predates a password change or the user
+    was deactivated. One statement: every signed-in page starts here."""
+    if not user_id.isdigit() or not isinstance(key, str) or not key or not isinstance(version, int):
+        return None
+    ended = exists().where(EndedSession.key_hash == hash_token(key))
+    row = db.session.execute(select(User, ended).where(User.id == int(user_id))).first()
+    if row is None:
+        return None
+    user, is_ended = row
+    if is_ended or user.session_version != version or not user.is_active:
+        return None
+    return user
+
+
+def end_session(key: str, now: datetime) -> None:
+    """Sign-out: a saved copy of the session's cookie signs nobody in. Keys ended longer ago than a cookie lives
+    are forgotten (their cookies are refused anyway)."""
+    lifetime = current_app.permanent_session_lifetime
+    db.session.execute(delete(EndedSession).where(EndedSession.ended_at < now - lifetime))
+    db.session.add(EndedSession(key_hash=hash_token(key), ended_at=now))
