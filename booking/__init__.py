@@ -2,6 +2,7 @@
 
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database
 from .config import load_config
@@ -23,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     load_config(app, config)
+    if proxies := int(app.config["TRUSTED_PROXIES"]):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.url_map.converters["id"] = IdConverter
     register_extensions(app)
     register_request_hooks(app)

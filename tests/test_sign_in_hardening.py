@@ -16,6 +16,7 @@ from booking.models import User
 from booking.models.enums import Role
 from booking.services import accounts
 
+from .conftest import _dispose, make_app
 from .factories import PASSWORD
 from .pages import csrf_from, sign_in, sign_out
 
@@ -119,6 +120,101 @@ def test_a_password_change_ends_every_session_and_token(app, runner, client):
     assert browser.get("/api/v1/me").status_code == 401
     assert _token(client, "root@example.test", "first-password").status_code == 401
     assert _token(client, "root@example.test", "second-password").status_code == 201
+
+
+# C. Sign-in limits per real client --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def proxied(db_url):
+    """The application behind one trusted reverse proxy on 127.0.0.1."""
+    app = make_app(db_url, TRUSTED_PROXIES=1)
+    yield app
+    _dispose(app)
+
+
+def test_behind_the_proxy_one_clients_failures_do_not_lock_out_others(proxied, factory):
+    user = factory.make_user()
+    client = proxied.test_client()
+    for i in range(10):
+        failed = client.post(
+            "/api/v1/auth/tokens",
+            json={"email": f"guess{i}@example.test", "password": "bad"},
+            headers={"X-Forwarded-For": "203.0.113.5"},
+        )
+        assert failed.status_code == 401
+    guesser = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.5"},
+    )
+    assert guesser.status_code == 429
+    colleague = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert colleague.status_code == 201
+    # The sign-in page counts the same client.
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=form, headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 429
+    assert client.post("/login", data=form, headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 302
+
+
+def test_without_trusted_proxies_the_forwarded_address_is_ignored(client, factory):
+    user = factory.make_user()
+    for i in range(10):
+        spoofed = {"X-Forwarded-For": f"203.0.113.{i}"}
+        client.post("/api/v1/auth/tokens", json={"email": f"guess{i}@example.test", "password": "x"}, headers=spoofed)
+    refused = client.post(
+        "/api/v1/auth/tokens",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert refused.status_code == 429
+
+
+def test_failures_for_one_email_lock_the_failing_client_not_the_account(client, factory):
+    user = factory.make_user()
+    for _ in range(10):
+        assert _token(client, user.email, "bad", "203.0.113.5").status_code == 401
+    assert _token(client, user.email, PASSWORD, "203.0.113.5").status_code == 429
+    assert _token(client, user.email, PASSWORD, "198.51.100.7").status_code == 201
+    # A wrong password from another client is refused as over the limit, and locks that pair too.
+    assert _token(client, user.email, "bad", "198.51.100.8").status_code == 429
+    assert _token(client, user.email, PASSWORD, "198.51.100.8").status_code == 429
+    # The sign-in page alike.
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login", data=form, environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 429
+    assert client.post("/login", data=form, environ_base={"REMOTE_ADDR": "198.51.100.9"}).status_code == 302
+
+
+# D. No user enumeration by timing ---------------------------------------------------------------------------------
+
+
+def test_an_unknown_email_costs_a_password_check_like_a_known_one(client, factory, monkeypatch):
+    checked = []
+    real_check = accounts.check_password_hash
+
+    def counting_check(pwhash, password):
+        checked.append(pwhash)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(accounts, "check_password_hash", counting_check)
+    user = factory.make_user()
+    assert _token(client, user.email, "wrong-password").status_code == 401
+    assert _token(client, "nobody@example.test", "wrong-password").status_code == 401
+    inactive = factory.make_user()
+    inactive.is_active_user = False
+    db.session.commit()
+    assert _token(client, inactive.email, PASSWORD).status_code == 401
+    assert len(checked) == 3
+    # The stand-in hash is made as real ones are: the same method and cost.
+    dummy = checked[1]
+    assert dummy == accounts.dummy_password_hash()
+    assert dummy.split("$")[0] == accounts.generate_password_hash("any password").split("$")[0]
 
 
 @pytest.fixture

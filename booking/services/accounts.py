@@ -1,5 +1,6 @@
 """Users, passwords, sign-in limits and API tokens (SPEC §1, §3)."""
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -123,25 +124,46 @@ def ensure_platform_admin(email: str, password: str) -> tuple[User, bool]:
 # Sign-in ---------------------------------------------------------------------------------------------------------
 
 
-def recent_failures(email: str, client: str, now: datetime) -> int:
-    since = now - FAILURE_WINDOW
-    stmt = select(func.count(LoginFailure.id)).where(
-        LoginFailure.at > since, or_(LoginFailure.email == normalize_email(email), LoginFailure.client == client)
-    )
-    return db.session.scalar(stmt) or 0
+def failure_counts(email: str, client: str, now: datetime) -> tuple[int, int, int]:
+    """Failed sign-ins within the window: from ``client`` (any e-mail), for ``email`` (any client), and of the pair."""
+    same_email = LoginFailure.email == normalize_email(email)[:254]
+    same_client = LoginFailure.client == client[:64]
+    stmt = select(
+        func.count(case((same_client, 1))),
+        func.count(case((same_email, 1))),
+        func.count(case((and_(same_email, same_client), 1))),
+    ).where(LoginFailure.at > now - FAILURE_WINDOW, or_(same_email, same_client))
+    by_client, by_email, by_pair = db.session.execute(stmt).one()
+    return by_client, by_email, by_pair
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """A hash of a password nobody knows, made as real ones are (same method and cost), once per process: checked
+    when the e-mail is unknown, so that the answer takes as long as for a known one."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def authenticate(email: str, password: str, client: str, now: datetime) -> User | None:
-    """The user whose e-mail and password match, or None (and the failure is recorded). Raises ``RateLimited``
-    after the configured failures in a minute for one e-mail or one client address (SPEC §3)."""
+    """The user whose e-mail and password match, or None (and the failure is recorded).
+
+    Raises ``RateLimited`` (SPEC §3) after the configured failures in a minute from one client address, whatever the
+    e-mail; or for one e-mail, to the clients that failed on it — another client's right password still signs in,
+    and its wrong one is recorded and refused alike. The caller commits on ``RateLimited`` too: the failure counts.
+    """
     limit = current_app.config["LOGIN_FAILURES_PER_MINUTE"]
-    if recent_failures(email, client, now) >= limit:
+    by_client, by_email, by_pair = failure_counts(email, client, now)
+    if by_client >= limit or (by_email >= limit and by_pair > 0):
         raise RateLimited(_("Too many failed sign-ins; try again in a minute."))
     user = user_by_email(email)
-    if user is not None and user.is_active and check_password_hash(user.password_hash, password):
+    # The same work whether or not the e-mail is known: the time of the answer tells nobody who has an account.
+    matches = check_password_hash(user.password_hash if user is not None else dummy_password_hash(), password)
+    if user is not None and matches and user.is_active:
         return user
     db.session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(hours=1)))
     db.session.add(LoginFailure(email=normalize_email(email)[:254], client=client[:64], at=now))
+    if by_email >= limit:
+        raise RateLimited(_("Too many failed sign-ins; try again in a minute."))
     return None
 
 

@@ -34,6 +34,7 @@ def login():
                 form.email.data, form.password.data, request.remote_addr or "unknown", now_utc()
             )
         except RateLimited as exc:
+            db.session.commit()  # a refused attempt may have been counted
             form.password.errors.append(exc.message)
             return render_template("login.html", form=form), 429
         if user is None:
