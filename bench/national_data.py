@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from booking.demo_year import DATASETS, INDUSTRY_WORD, INSTRUMENTS, LABS, SME_WORDS, STANDARDS  # noqa: E402
 from booking.models.enums import BookingStatus, Cooperation, Industry, MetrologyField, OrgKind, Role  # noqa: E402
 from booking.models.search import search_text_of  # noqa: E402
+from booking.services.accounts import new_calendar_feed  # noqa: E402
 from booking.services.organizations import credit_code_check_char  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -97,6 +98,7 @@ class Generator:
 
     def _user(self, org_id: int, role: Role, email: str, password_hash: str) -> int:
         user_id = len(self.users) + 1
+        nonce, _token, token_hash = new_calendar_feed(user_id)  # every user has a private feed, as in the app
         self.users.append(
             dict(
                 id=user_id,
@@ -106,6 +108,8 @@ class Generator:
                 role=role,
                 organization_id=org_id,
                 is_active_user=True,
+                calendar_nonce=nonce,
+                calendar_token_hash=token_hash,
                 created_at=self.created,
             )
         )

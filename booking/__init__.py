@@ -2,6 +2,7 @@
 
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database, resources
 from .config import load_config
@@ -23,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=resources.folder("static"),
     )
     load_config(app, config)
+    if proxies := int(app.config["TRUSTED_PROXIES"]):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.url_map.converters["id"] = IdConverter
     register_extensions(app)
     register_request_hooks(app)
@@ -71,14 +74,12 @@ def register_extensions(app: Flask) -> None:
 
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from . import models
+    from .services.accounts import user_for_session
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.is_active else None
+        # Signed out, or signed in before a password change: no user (services/accounts.py).
+        return user_for_session(user_id, session.get("session_key"), session.get("session_version"))
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -38,6 +38,9 @@ class Defaults:
     TOKEN_TTL_HOURS = 24 * 30
     # Failed sign-ins allowed per minute for one e-mail or one client address before 429.
     LOGIN_FAILURES_PER_MINUTE = 10
+    # How many reverse proxies are in front: the client address (sign-in limits) and scheme are then taken from
+    # that many X-Forwarded-For / X-Forwarded-Proto entries. 0 trusts none of these headers.
+    TRUSTED_PROXIES = 0
     # The largest request body the application accepts (the server in front has its own limits too).
     MAX_CONTENT_LENGTH = 1024 * 1024
     BABEL_DEFAULT_LOCALE = "zh_CN"

@@ -28,7 +28,7 @@ from .models.enums import (
     SharingMode,
     Traceability,
 )
-from .services import rollups
+from .services import accounts, rollups
 from .services.clock import local_date, platform_tz
 from .services.organizations import credit_code_check_char
 from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW
@@ -149,6 +149,8 @@ class Year:
             password_hash=self.password_hash,
         )
         db.session.add(user)
+        db.session.flush()
+        accounts.rotate_calendar_token(user)  # every user has a private feed (SPEC §3)
         return user
 
     def organizations(self):

@@ -25,3 +25,11 @@ def post_form(client, page_path: str, action: str, data: dict):
     """POST ``data`` to ``action`` with the CSRF token of ``page_path``, as a browser would."""
     token = csrf_from(client.get(page_path).get_data(as_text=True))
     return client.post(action, data={**data, "csrf_token": token})
+
+
+def sign_out(client):
+    """The sign-out button of every page: a POST with the session's CSRF token."""
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    return response

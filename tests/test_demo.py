@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from booking.extensions import db
 from booking.models import Booking, Organization, Partnership, Resource, User
 from booking.models.enums import BookingStatus, OrgKind, Role
+from booking.services.accounts import calendar_token_of, hash_token
 from booking.services.bookings import decision_deadline
 from booking.services.policy import are_partners
 
@@ -42,6 +43,9 @@ def test_demo_has_one_sign_in_per_role_with_the_demo_password(demo, client):
     assert provider.organization.kind == OrgKind.lead_enterprise and provider.organization.city == "430200"
     assert are_partners(provider.organization_id, sme.organization_id)
     assert not are_partners(provider.organization_id, sme2.organization_id)
+    # Every user of the demo, the year's staff too, has a working private feed (SPEC §3).
+    for user in db.session.scalars(select(User)):
+        assert user.calendar_token_hash == hash_token(calendar_token_of(user) or ""), user.email
 
 
 def test_demo_year_covers_every_city_with_a_realistic_year(demo):

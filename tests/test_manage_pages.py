@@ -14,6 +14,7 @@ from booking.models import Blackout, Organization, Partnership, Resource, User
 from booking.models.enums import BookingStatus, OrgKind, PartnershipStatus, ResourceKind, ResourceStatus, Role
 
 from .factories import PASSWORD, local, next_weekday
+from .pages import sign_out
 
 TOKEN = re.compile(r'name="[\w-]*csrf_token"[^>]*value="([^"]+)"')
 
@@ -148,7 +149,7 @@ def test_only_the_owners_org_admin_edits_resources(client, factory, provider):
     _other, other_admin, _ = factory.make_provider()
     sme_admin = factory.make_user(factory.make_org(kind=OrgKind.sme), Role.org_admin)
     for user in (member, operator, other_admin, sme_admin):
-        client.get("/logout")
+        sign_out(client)
         sign_in(client, user)
         token = TOKEN.search(text(client.get("/bookings")))[1]
         if user is not other_admin:
@@ -339,7 +340,7 @@ def test_operator_closes_a_resource_and_removes_the_closure(client, factory, pro
     sign_in(client, member)
     assert client.get(f"/manage/resources/{resource.id}/blackouts").status_code == 403
     assert client.get("/manage/blackouts").status_code == 403
-    client.get("/logout")
+    sign_out(client)
 
     sign_in(client, operator)
     assert "高低温试验箱" in text(client.get("/manage/blackouts"))
@@ -468,7 +469,7 @@ def test_partnership_is_recorded_and_ended_and_the_sme_sees_it_read_only(client,
     assert p.status == PartnershipStatus.ended and p.ended_on is not None
     assert p.cooperation == ["resource_sharing"]
 
-    client.get("/logout")
+    sign_out(client)
     sme_admin = factory.make_user(sme, Role.org_admin)
     sign_in(client, sme_admin)
     page = text(client.get(url))

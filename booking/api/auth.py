@@ -8,7 +8,7 @@ from ..extensions import db, limiter
 from ..models import Notification
 from ..services import accounts
 from ..services.clock import iso, now_utc
-from ..services.errors import NotFound, Unauthenticated
+from ..services.errors import NotFound, RateLimited, Unauthenticated
 from ..services.notifications import mark_read
 from . import api_user, bp, ok, page_of, parse_body, parse_query
 from .schemas import NotificationFilters, TokenRequest
@@ -16,6 +16,7 @@ from .serializers import notification_json, organization_json
 
 
 def client_address() -> str:
+    # The real client behind the trusted proxies (BOOKING_TRUSTED_PROXIES), as on the sign-in page.
     return request.remote_addr or "unknown"
 
 
@@ -24,7 +25,11 @@ def client_address() -> str:
 def create_token():
     body = parse_body(TokenRequest)
     now = now_utc()
-    user = accounts.authenticate(body.email, body.password, client_address(), now)
+    try:
+        user = accounts.authenticate(body.email, body.password, client_address(), now)
+    except RateLimited:
+        db.session.commit()  # a refused attempt may have been counted
+        raise
     if user is None:
         # The failure is kept so that the limit holds across requests and processes.
         db.session.commit()

@@ -208,7 +208,7 @@ def response_schemas() -> dict:
                 "name": TEXT,
                 "role": ref("Role"),
                 "organization": ref("Organization"),
-                "calendar_url": nullable(URL),
+                "calendar_url": URL,
             }
         ),
         "Partnership": obj(

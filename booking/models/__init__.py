@@ -10,7 +10,7 @@ from .report import CityReport
 from .resource import Blackout, OpeningHours, Resource
 from .rollup import RolledDay, UsageRollup
 from .search import ResourceTerm
-from .user import ApiToken, LoginFailure, User
+from .user import ApiToken, EndedSession, LoginFailure, User
 
 __all__ = [
     "ApiToken",
@@ -19,6 +19,7 @@ __all__ = [
     "Booking",
     "BookingHistory",
     "CityReport",
+    "EndedSession",
     "JobRun",
     "LoginFailure",
     "MailStatus",

@@ -25,6 +25,9 @@ class User(UserMixin, db.Model):
     calendar_nonce: Mapped[str | None] = mapped_column(String(64))
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # A browser session carries the version it was signed in under; a password change moves it on, which ends
+    # every session signed in before.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organization = relationship("Organization", back_populates="users", lazy="joined")
@@ -61,3 +64,14 @@ class LoginFailure(db.Model):
     email: Mapped[str] = mapped_column(String(254), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class EndedSession(db.Model):
+    """A browser session that was signed out: a copy of its cookie no longer signs anyone in. Only the SHA-256 of
+    the session's key is kept, until the cookie would have expired anyway (``PERMANENT_SESSION_LIFETIME``)."""
+
+    __tablename__ = "ended_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -34,6 +34,7 @@ def login():
                 form.email.data, form.password.data, request.remote_addr or "unknown", now_utc()
             )
         except RateLimited as exc:
+            db.session.commit()  # a refused attempt may have been counted
             form.password.errors.append(exc.message)
             return render_template("login.html", form=form), 429
         if user is None:
@@ -41,14 +42,24 @@ def login():
             form.password.errors.append(_("Wrong e-mail or password."))
             return render_template("login.html", form=form), 200
         login_user(user)
+        session["session_key"] = accounts.new_session_key()
+        session["session_version"] = user.session_version
         db.session.commit()
         return redirect(safe_next(form.next.data) or url_for("web.home"))
     return render_template("login.html", form=form)
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.post("/logout")
 def logout():
-    if current_user.is_authenticated:
+    """Only by POST with the CSRF token (a link or an image elsewhere cannot sign anyone out). The session ends on
+    the server too: a copy of its cookie signs nobody in."""
+    signed_in = current_user.is_authenticated
+    key = session.pop("session_key", None)
+    session.pop("session_version", None)
+    if isinstance(key, str) and key:
+        accounts.end_session(key, now_utc())
+        db.session.commit()
+    if signed_in:
         logout_user()
         flash(_("You have signed out."), "info")
     return redirect(url_for("web.home"))
