@@ -55,9 +55,18 @@ def _credit_code_taken(code: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def create_organization(actor: User, data: dict) -> Organization:
+def authorize_create_organization(actor: User) -> None:
     if not policy.is_platform_admin(actor):
         raise Forbidden(_("Only a platform administrator can create organizations."))
+
+
+def authorize_edit_organization(actor: User, org: Organization) -> None:
+    if not policy.can_edit_organization(actor, org):
+        raise Forbidden(_("You cannot edit this organization."))
+
+
+def create_organization(actor: User, data: dict) -> Organization:
+    authorize_create_organization(actor)
     _validate(data)
     if _credit_code_taken(data["credit_code"]):
         raise Conflict(
@@ -71,8 +80,7 @@ def create_organization(actor: User, data: dict) -> Organization:
 
 
 def update_organization(actor: User, org: Organization, data: dict) -> Organization:
-    if not policy.can_edit_organization(actor, org):
-        raise Forbidden(_("You cannot edit this organization."))
+    authorize_edit_organization(actor, org)
     if not policy.is_platform_admin(actor):
         locked = [f for f in ADMIN_ONLY_FIELDS if f in data and data[f] != getattr(org, f)]
         if locked:
@@ -111,11 +119,21 @@ def _check_parties(provider: Organization | None, sme: Organization | None) -> N
         raise ValidationFailed(_("Some fields are not valid."), fields=fields)
 
 
+def authorize_record_partnership(actor: User, provider_id: int | None) -> None:
+    """``provider_id`` None: not (validly) given yet, see ``policy.can_manage_partnership``."""
+    if not policy.can_manage_partnership(actor, provider_id):
+        raise Forbidden(_("Only the provider's administrator can record a partnership."))
+
+
+def authorize_change_partnership(actor: User, p: Partnership) -> None:
+    if not policy.can_manage_partnership(actor, p.provider_id):
+        raise Forbidden(_("Only the provider's administrator can change a partnership."))
+
+
 def create_partnership(
     actor: User, provider_id: int, sme_id: int, started_on: date, cooperation: list[str], now: datetime
 ) -> Partnership:
-    if not policy.can_manage_partnership(actor, provider_id):
-        raise Forbidden(_("Only the provider's administrator can record a partnership."))
+    authorize_record_partnership(actor, provider_id)
     provider, sme = db.session.get(Organization, provider_id), db.session.get(Organization, sme_id)
     _check_parties(provider, sme)
     existing = db.session.scalar(
@@ -149,8 +167,7 @@ def create_partnership(
 
 
 def update_partnership(actor: User, p: Partnership, data: dict, now: datetime) -> Partnership:
-    if not policy.can_manage_partnership(actor, p.provider_id):
-        raise Forbidden(_("Only the provider's administrator can change a partnership."))
+    authorize_change_partnership(actor, p)
     if "cooperation" in data:
         p.cooperation = sorted(set(data["cooperation"]))
     if "started_on" in data:
