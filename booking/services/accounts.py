@@ -15,7 +15,8 @@ from ..extensions import db
 from ..models import ApiToken, LoginFailure, Organization, User
 from ..models.enums import OrgKind, Role
 from . import audit, policy
-from .errors import Conflict, Forbidden, RateLimited, ValidationFailed
+from .errors import Forbidden, RateLimited, ValidationFailed
+from .uniqueness import taken
 
 MIN_PASSWORD_LENGTH = 8
 FAILURE_WINDOW = timedelta(minutes=1)
@@ -65,7 +66,7 @@ def create_user(actor: User | None, data: dict) -> User:
     check_password_policy(data["password"])
     email = normalize_email(data["email"])
     if user_by_email(email) is not None:
-        raise Conflict(_("A user with this e-mail exists."), fields={"email": _("already registered")})
+        raise taken("uq_users_email")
     user = User(
         email=email,
         name=data["name"],

@@ -10,7 +10,8 @@ from ..models import Organization, Partnership, User
 from ..models.enums import OrgKind, PartnershipStatus
 from . import audit, policy
 from .clock import local_date
-from .errors import Conflict, Forbidden, ValidationFailed
+from .errors import Forbidden, ValidationFailed
+from .uniqueness import taken
 
 # GB 32100-2015: the 31 characters of the code and the weights of the first 17 positions.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -69,9 +70,7 @@ def create_organization(actor: User, data: dict) -> Organization:
     authorize_create_organization(actor)
     _validate(data)
     if _credit_code_taken(data["credit_code"]):
-        raise Conflict(
-            _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
-        )
+        raise taken("uq_organizations_credit_code")
     org = Organization(**data)
     db.session.add(org)
     db.session.flush()
@@ -90,9 +89,7 @@ def update_organization(actor: User, org: Organization, data: dict) -> Organizat
             )
     _validate(data)
     if "credit_code" in data and _credit_code_taken(data["credit_code"], org.id):
-        raise Conflict(
-            _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
-        )
+        raise taken("uq_organizations_credit_code")
     changed = sorted(k for k, v in data.items() if getattr(org, k) != v)
     for key, value in data.items():
         setattr(org, key, value)
@@ -140,10 +137,7 @@ def create_partnership(
         select(Partnership).where(Partnership.provider_id == provider_id, Partnership.sme_id == sme_id)
     )
     if existing is not None:
-        raise Conflict(
-            _("These organizations already have a partnership; change it instead."),
-            extra={"partnership_id": existing.id},
-        )
+        raise taken("uq_partnerships_provider_id", partnership_id=existing.id)
     p = Partnership(
         provider=provider,
         sme=sme,
