@@ -4,7 +4,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,3 +69,27 @@ def gunicorn_server(db_url: str, workers: int = 4, log_path: Path | None = None,
             proc.wait()
         if log_path:
             log.close()
+
+
+def all_at_once(calls: list[Callable[[], requests.Response]], timeout: float = 60) -> list[requests.Response]:
+    """Make each call (an HTTP request) from a thread of its own, all released at the same instant by a barrier,
+    so that the server's workers race each other; the answers in the order of ``calls``."""
+    barrier = threading.Barrier(len(calls))
+    answers: list[requests.Response | None] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def make(i: int) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            answers[i] = calls[i]()
+        except BaseException as exc:  # kept for the caller's thread, where pytest sees it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout * 2)
+    assert not errors, errors
+    assert all(a is not None for a in answers), "a request thread did not finish"
+    return answers

@@ -4,7 +4,10 @@ One world per test; each row of the table is a request (method, path, body) and 
 allowed (2xx, on a dedicated object when the call changes state), ``403 forbidden``, ``404 not_found`` where
 existence is private (bookings, partnerships and notifications outside one's scope), ``401`` without a token.
 A refused answer never carries the object's private data, and lists show private data only to those in scope.
-Every mismatch is collected, so one run reports them all. A new route without a row fails the test."""
+A refused write is refused whatever its body: no body, malformed JSON or invalid fields get the same 403/404 (only
+a caller with the right learns what the body lacks); where the right depends on a field of the body (``scope``),
+that field is kept and every other one made invalid. Every mismatch is collected, so one run reports them all. A
+new route without a row fails the test."""
 
 import itertools
 import json
@@ -77,6 +80,33 @@ class Row:
     # fresh(world, role) -> {id name: id}: a dedicated object for an allowed actor of a state-changing call
     fresh: Callable | None = None
     optional: bool = False  # a route that may not exist yet (the /stats/* ones)
+    scope: tuple = ()  # the fields of the body on which the right depends (kept in the invalid bodies)
+
+
+def invalid_bodies(row: Row, body) -> list[tuple[str, dict]]:
+    """The request options of bodies a refused caller sends instead of ``body``, each with its name."""
+    if isinstance(body, dict):
+        broken = {key: value if key in row.scope else {"not": "valid"} for key, value in body.items()}
+    else:
+        broken = {"not": "a list"}
+    variants = [("invalid fields", {"json": broken})]
+    if not row.scope:
+        variants += [("no body", {}), ("malformed JSON", {"data": '{"', "content_type": "application/json"})]
+    return variants
+
+
+def refused_whatever_the_body(row: Row, role: str, client, path: str, body, refusal) -> list[str]:
+    """The refusal of a write with ``body`` is the same with each invalid body instead."""
+    mismatches = []
+    for name, options in invalid_bodies(row, body):
+        response = getattr(client, row.method.lower())(path, **options)
+        if response.status_code != refusal.status_code:
+            code = ((response.get_json(silent=True) or {}).get("error") or {}).get("code", "")
+            mismatches.append(
+                f"{row.method} {path} as {role} with {name}: "
+                f"{response.status_code} {code}, with a valid body {refusal.status_code}"
+            )
+    return mismatches
 
 
 def contains(secret: str) -> Callable[[str, object], bool]:
@@ -461,9 +491,16 @@ def matrix() -> list[Row]:
             )
         ),
         # Users ----------------------------------------------------------------------------------------------
-        Row("POST", "/users", expect(201, {"admin", "partner_admin"}), user_body("S", "member")),
-        Row("POST", "/users", expect(201, {"admin", "p_admin"}), user_body("P", "operator")),
-        Row("POST", "/users", expect(201, {"admin", "far_admin"}), user_body("F", "org_admin")),
+        *(
+            Row(
+                "POST", "/users", expect(201, {"admin", admin}), user_body(org, role), scope=("organization_id", "role")
+            )
+            for org, role, admin in (
+                ("S", "member", "partner_admin"),
+                ("P", "operator", "p_admin"),
+                ("F", "org_admin", "far_admin"),
+            )
+        ),
         # Partnerships ---------------------------------------------------------------------------------------
         Row(
             "GET",
@@ -473,8 +510,14 @@ def matrix() -> list[Row]:
         ),
         Row("GET", "/partnerships/{ps}", expect(200, HOME_SIDE, SIGNED_IN - HOME_SIDE)),
         Row("GET", "/partnerships/{ps2}", expect(200, FAR_SIDE, SIGNED_IN - FAR_SIDE)),
-        Row("POST", "/partnerships", expect(201, {"admin", "p_admin"}), partnership_body("P", {"admin", "p_admin"})),
-        Row("POST", "/partnerships", expect(201, {"admin"}), partnership_body("Q", {"admin"})),
+        Row(
+            "POST",
+            "/partnerships",
+            expect(201, {"admin", "p_admin"}),
+            partnership_body("P", {"admin", "p_admin"}),
+            scope=("provider_id",),
+        ),
+        Row("POST", "/partnerships", expect(201, {"admin"}), partnership_body("Q", {"admin"}), scope=("provider_id",)),
         Row(
             "PATCH",
             "/partnerships/{ps}",
@@ -489,8 +532,8 @@ def matrix() -> list[Row]:
         ),
         # Resources, opening hours, blackouts, availability ----------------------------------------------------
         Row("GET", "/resources?per_page=100", everyone(200)),
-        Row("POST", "/resources", expect(201, {"admin", "p_admin"}), resource_body("P")),
-        Row("POST", "/resources", expect(201, {"admin"}), resource_body("Q")),
+        Row("POST", "/resources", expect(201, {"admin", "p_admin"}), resource_body("P"), scope=("organization_id",)),
+        Row("POST", "/resources", expect(201, {"admin"}), resource_body("Q"), scope=("organization_id",)),
         # Without organization_id the resource would belong to the caller's own organization: the platform
         # admin's is a regulator, which shares nothing (422).
         Row("POST", "/resources", {**expect(201, {"p_admin"}), "admin": 422}, resource_body(None)),
@@ -610,6 +653,9 @@ def run_matrix(app, api, factory) -> tuple[list[str], int]:
                 expected_code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(wanted)
                 if response.status_code == wanted and expected_code and error.get("code") != expected_code:
                     mismatches.append(f"{case}: code {error.get('code')!r}, expected {expected_code!r}")
+                if "json" in kwargs and row.method != "GET":
+                    mismatches += refused_whatever_the_body(row, role, clients[role], path, kwargs["json"], response)
+                    requests += len(invalid_bodies(row, kwargs["json"]))
             elif shows:
                 data = response.get_json(silent=True)
                 for label, check, roles in shows:

@@ -1,11 +1,18 @@
-"""The JSON API blueprint (/api/v1): parse → authorize → call a service → serialize (SPEC §3)."""
+"""The JSON API blueprint (/api/v1): authorize → parse → call a service → serialize (SPEC §3).
+
+A caller without the right to a call is refused (403, or 404 where existence is private) whatever its body says;
+only one with the right learns what the body lacks. So a route runs its permission check through ``authorize``
+before it reads its body, and ``parse_body`` refuses to read a body before that (a route that forgets fails
+every request, which the authorization matrix test sends to each route). Where the right depends on an object
+named in the body (the organization of a new user, the provider of a partnership), ``peek`` reads that one field
+for the check. The services check the same rights again: the web pages call them too."""
 
 import json
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ..extensions import csrf
 from ..services.accounts import user_for_token
@@ -79,8 +86,35 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def parse_body(model):
-    """The request body validated against ``model`` (a pydantic model or type adapter)."""
+def authorize(check, *args):
+    """Run the route's permission check, which raises ``Forbidden``/``NotFound``, before the body is read;
+    returns what the check returns (the object it found, if any)."""
+    result = check(*args)
+    g.api_authorized = True
+    return result
+
+
+def peek(name: str, kind):
+    """The field ``name`` of the body as ``kind``, read before the body is validated as a whole because the
+    caller's right depends on it; None when the body or the field is absent or not valid (the caller's right is
+    then judged without it, and the validation that follows says what is wrong)."""
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or name not in data:
+        return None
+    try:
+        return TypeAdapter(kind).validate_json(json.dumps(data[name]))
+    except (ValidationError, ValueError):
+        return None
+
+
+def parse_body(model, *, public: bool = False):
+    """The request body validated against ``model`` (a pydantic model or type adapter), after ``authorize``
+    unless the route is ``public`` (signing in)."""
+    if not public and not g.get("api_authorized"):
+        raise RuntimeError(f"{request.endpoint} reads its body before authorize()")
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise ValidationFailed(_("A JSON body is required."), fields={"body": _("required")})

@@ -23,7 +23,7 @@ def client_address() -> str:
 @bp.post("/auth/tokens")
 @limiter.limit(lambda: current_app.config["SIGNIN_RATE_LIMIT"], methods=["POST"])
 def create_token():
-    body = parse_body(TokenRequest)
+    body = parse_body(TokenRequest, public=True)
     now = now_utc()
     try:
         user = accounts.authenticate(body.email, body.password, client_address(), now)

@@ -10,7 +10,7 @@ from ..services import bookings as booking_service
 from ..services import policy
 from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
-from . import api_user, bp, has_body, ok, page_of, parse_body, parse_query
+from . import api_user, authorize, bp, has_body, ok, page_of, parse_body, parse_query
 from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
 from .serializers import booking_json
 
@@ -26,6 +26,7 @@ def visible_booking(user, booking_id: int) -> Booking:
 @bp.post("/bookings")
 def create_booking():
     user = api_user()
+    authorize(booking_service.authorize_request, user)
     body = parse_body(BookingCreate)
     try:
         booking = booking_service.request_booking(
@@ -79,6 +80,7 @@ def _transition_view(action: str):
     def view(booking_id: int):
         user = api_user()
         booking = visible_booking(user, booking_id)
+        authorize(booking_service.authorize, action, user, booking)
         body = parse_body(TransitionBody) if has_body() else TransitionBody()
         TRANSITIONS[action](user, booking, body.note, now_utc())
         db.session.commit()
@@ -96,6 +98,7 @@ for _action in TRANSITIONS:
 def rate_booking(booking_id: int):
     user = api_user()
     booking = visible_booking(user, booking_id)
+    authorize(booking_service.authorize, "rating", user, booking)
     body = parse_body(RatingBody)
     booking_service.rate_booking(user, booking, body.score, body.comment, now_utc())
     db.session.commit()

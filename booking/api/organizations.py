@@ -5,11 +5,12 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Organization, Partnership
+from ..models.enums import Role
 from ..services import accounts, organizations, policy
 from ..services.availability import escape_like
 from ..services.clock import now_utc
 from ..services.errors import NotFound
-from . import api_user, bp, get_or_404, ok, page_of, parse_body, parse_query
+from . import api_user, authorize, bp, get_or_404, ok, page_of, parse_body, parse_query, peek
 from .schemas import (
     OrganizationCreate,
     OrganizationFilters,
@@ -20,6 +21,7 @@ from .schemas import (
     UserCreate,
 )
 from .serializers import organization_json, partnership_json, user_json
+from .types import Id
 
 
 @bp.get("/organizations")
@@ -38,6 +40,7 @@ def list_organizations():
 @bp.post("/organizations")
 def create_organization():
     user = api_user()
+    authorize(organizations.authorize_create_organization, user)
     body = parse_body(OrganizationCreate)
     org = organizations.create_organization(user, body.model_dump())
     db.session.commit()
@@ -54,6 +57,7 @@ def get_organization(org_id: int):
 def update_organization(org_id: int):
     user = api_user()
     org = get_or_404(Organization, org_id, _("organization not found"))
+    authorize(organizations.authorize_edit_organization, user, org)
     body = parse_body(OrganizationUpdate)
     data = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     organizations.update_organization(user, org, data)
@@ -64,6 +68,7 @@ def update_organization(org_id: int):
 @bp.post("/users")
 def create_user():
     actor = api_user()
+    authorize(accounts.authorize_create_user, actor, peek("organization_id", Id), peek("role", Role))
     body = parse_body(UserCreate)
     user = accounts.create_user(actor, body.model_dump())
     db.session.commit()
@@ -84,6 +89,7 @@ def list_partnerships():
 @bp.post("/partnerships")
 def create_partnership():
     user = api_user()
+    authorize(organizations.authorize_record_partnership, user, peek("provider_id", Id))
     body = parse_body(PartnershipCreate)
     p = organizations.create_partnership(
         user, body.provider_id, body.sme_id, body.started_on, [c.value for c in body.cooperation], now_utc()
@@ -107,6 +113,7 @@ def update_partnership(partnership_id: int):
     p = get_or_404(Partnership, partnership_id, _("partnership not found"))
     if not policy.can_view_partnership(user, p):
         raise NotFound(_("partnership not found"))
+    authorize(organizations.authorize_change_partnership, user, p)
     body = parse_body(PartnershipUpdate)
     data = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     if "cooperation" in data:

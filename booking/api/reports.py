@@ -5,7 +5,7 @@ from ..database import read_only
 from ..extensions import db
 from ..services import reports
 from ..services.clock import local_date, now_utc
-from . import api_user, bp, has_body, ok, parse_body, parse_query
+from . import api_user, authorize, bp, has_body, ok, parse_body, parse_query
 from .schemas import ReportBody, ReportsQuery
 from .serializers import report_json, report_summary_json
 
@@ -31,6 +31,7 @@ def get_report(city: str, year: int):
 def save_report(city: str, year: int):
     user = api_user()
     reports.check_year(year)
+    authorize(reports.authorize_write, user, city, year)
     body = parse_body(ReportBody)
     reports.save_draft(user, city, year, body.achievements, body.problems, body.next_steps, now_utc())
     db.session.commit()
@@ -41,6 +42,7 @@ def save_report(city: str, year: int):
 def submit_report(city: str, year: int):
     user = api_user()
     reports.check_year(year)
+    authorize(reports.authorize_write, user, city, year)
     texts = parse_body(ReportBody).model_dump() if has_body() else None
     reports.submit(user, city, year, now_utc(), texts)
     db.session.commit()

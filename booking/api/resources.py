@@ -12,9 +12,10 @@ from ..services.availability import availability, catalog_page, check_period, fr
 from ..services.clock import iso, now_utc
 from ..services.errors import Forbidden, NotFound, ValidationFailed
 from ..services.schedule import hhmm_to_minute
-from . import api_user, bp, get_or_404, ok, page_of, parse_body, parse_query
+from . import api_user, authorize, bp, get_or_404, ok, page_of, parse_body, parse_query, peek
 from .schemas import BlackoutCreate, OpeningHoursBody, PeriodQuery, ResourceCreate, ResourceFilters, ResourceUpdate
 from .serializers import blackout_json, resource_json
+from .types import Id
 
 opening_hours_adapter = TypeAdapter(OpeningHoursBody)
 
@@ -73,9 +74,10 @@ def list_resources():
 @bp.post("/resources")
 def create_resource():
     user = api_user()
-    body = parse_body(ResourceCreate)
-    org_id = body.organization_id or user.organization_id
-    org = db.session.get(Organization, org_id)
+    # The owner named in the body (one's own organization when it names none, or none validly).
+    org = db.session.get(Organization, peek("organization_id", Id) or user.organization_id)
+    authorize(resource_service.authorize_create, user, org)
+    body = parse_body(ResourceCreate)  # its organization_id, once valid, is the one peeked
     if org is None:
         raise ValidationFailed(_("No such organization."), fields={"organization_id": _("no such organization")})
     resource = resource_service.create_resource(user, org, _resource_data(body), now_utc())
@@ -93,6 +95,7 @@ def get_resource(resource_id: int):
 def update_resource(resource_id: int):
     user = api_user()
     resource = get_or_404(Resource, resource_id, _("resource not found"))
+    authorize(resource_service.authorize_manage, user, resource, "edit")
     body = parse_body(ResourceUpdate)
     resource_service.update_resource(user, resource, _resource_data(body), now_utc())
     db.session.commit()
@@ -112,6 +115,7 @@ def retire_resource(resource_id: int):
 def put_opening_hours(resource_id: int):
     user = api_user()
     resource = get_or_404(Resource, resource_id, _("resource not found"))
+    authorize(resource_service.authorize_manage, user, resource, "opening_hours")
     intervals = parse_body(opening_hours_adapter)
     resource_service.set_opening_hours(user, resource, _hours(intervals), now_utc())
     db.session.commit()
@@ -139,7 +143,7 @@ def list_blackouts(resource_id: int):
 @bp.post("/resources/<id:resource_id>/blackouts")
 def create_blackout(resource_id: int):
     user = api_user()
-    resource = _operated_resource(user, resource_id)
+    resource = authorize(_operated_resource, user, resource_id)
     body = parse_body(BlackoutCreate)
     blackout, cancelled = resource_service.add_blackout(user, resource, body.model_dump(), body.force, now_utc())
     db.session.commit()

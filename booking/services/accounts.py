@@ -17,7 +17,8 @@ from ..models import ApiToken, EndedSession, LoginFailure, Organization, User
 from ..models.enums import OrgKind, Role
 from . import audit, policy
 from .clock import now_utc
-from .errors import Conflict, Forbidden, RateLimited, ValidationFailed
+from .errors import Forbidden, RateLimited, ValidationFailed
+from .uniqueness import taken
 
 MIN_PASSWORD_LENGTH = 8
 FAILURE_WINDOW = timedelta(minutes=1)
@@ -45,14 +46,20 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
+def authorize_create_user(actor: User, organization_id: int | None, role: Role | None) -> None:
+    """None for a part not (validly) given yet: see ``policy.can_create_user``."""
+    if not policy.can_create_user(actor, organization_id, role):
+        raise Forbidden(_("You cannot create this user."))
+
+
 def create_user(actor: User | None, data: dict) -> User:
     """``actor`` None is the command line. A platform admin creates anyone; an org admin staff of their own org."""
     role = Role(data["role"])
+    if actor is not None:
+        authorize_create_user(actor, data["organization_id"], role)
     org = db.session.get(Organization, data["organization_id"])
     if org is None:
         raise ValidationFailed(_("No such organization."), fields={"organization_id": _("no such organization")})
-    if actor is not None and not policy.can_create_user(actor, org.id, role):
-        raise Forbidden(_("You cannot create this user."))
     regulator_roles = (Role.platform_admin, Role.province_reviewer, Role.city_regulator)
     if (role in regulator_roles) != (org.kind == OrgKind.regulator):
         raise ValidationFailed(
@@ -61,7 +68,7 @@ def create_user(actor: User | None, data: dict) -> User:
     check_password_policy(data["password"])
     email = normalize_email(data["email"])
     if user_by_email(email) is not None:
-        raise Conflict(_("A user with this e-mail exists."), fields={"email": _("already registered")})
+        raise taken("uq_users_email")
     user = User(
         email=email,
         name=data["name"],

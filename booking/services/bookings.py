@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
 from ..models import Booking, BookingHistory, Organization, User
@@ -103,6 +104,11 @@ def _notify_requester(booking: Booking, kind: NotificationKind, title, now: date
 # Request ---------------------------------------------------------------------------------------------------------
 
 
+def authorize_request(actor: User) -> None:
+    if not policy.can_request_bookings(actor):
+        raise Forbidden(_("Your role cannot request bookings."))
+
+
 def request_booking(
     actor: User,
     resource_id: int,
@@ -115,8 +121,7 @@ def request_booking(
     """Create a booking after every rule of SPEC §2.2, in order, with the resource row locked so that at most
     ``capacity`` active bookings ever overlap. Auto-approves under ``approval: never``, or ``non_partners`` for a
     partner SME."""
-    if not policy.can_request_bookings(actor):
-        raise Forbidden(_("Your role cannot request bookings."))
+    authorize_request(actor)
     resource = lock_resource(resource_id)
     organization = actor.organization
     check_new_booking(BookingRequest(resource, organization, start, end, now))
@@ -173,6 +178,13 @@ def _require(condition: bool, message: str) -> None:
         raise Forbidden(message)
 
 
+def authorize(change: str, actor: User, booking: Booking) -> None:
+    """Whether ``actor`` may make ``change`` (a key of ``PERMISSIONS``) to a booking they can see: asked first by
+    each transition below, and by the API before it reads the request's body."""
+    allowed, refusal = PERMISSIONS[change]
+    _require(allowed(actor, booking), str(refusal))
+
+
 def _require_state(booking: Booking, allowed: tuple, action: str) -> None:
     if booking.id is not None:
         lock_booking(booking.id)
@@ -189,7 +201,7 @@ def _require_state(booking: Booking, allowed: tuple, action: str) -> None:
 
 
 def approve_booking(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
-    _require(can_decide(actor, booking), _("Only the resource's staff can approve."))
+    authorize("approve", actor, booking)
     _require_state(booking, (S.pending,), _("approved"))
     if now >= decision_deadline(booking):
         raise InvalidTransition(_("The decision deadline has passed; the request has expired."))
@@ -203,7 +215,7 @@ def approve_booking(actor: User, booking: Booking, note: str, now: datetime) -> 
 
 
 def reject_booking(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
-    _require(can_decide(actor, booking), _("Only the resource's staff can reject."))
+    authorize("reject", actor, booking)
     _require_state(booking, (S.pending,), _("rejected"))
     if not (note or "").strip():
         raise ValidationFailed(_("A reason is required."), fields={"note": _("required when rejecting")})
@@ -222,7 +234,7 @@ def can_cancel(user: User, booking: Booking) -> bool:
 def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
     """The requester's organization may cancel with an optional note, less than 2 h before the start counting as
     a no-show; the owner must give a reason and never counts against the requester."""
-    _require(can_cancel(actor, booking), _("You cannot cancel this booking."))
+    authorize("cancel", actor, booking)
     _require_state(booking, (S.pending, S.approved), _("cancelled"))
     by_requester = policy.acts_for_requester(actor, booking)
     if not by_requester and not (note or "").strip():
@@ -252,7 +264,7 @@ def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> B
 
 
 def check_in(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
-    _require(policy.can_operate_resource(actor, booking.resource), _("Only the resource's staff can check in."))
+    authorize("check-in", actor, booking)
     _require_state(booking, (S.approved,), _("checked in"))
     if not (booking.start - CHECK_IN_EARLY <= now < booking.end):
         raise InvalidTransition(_("Check-in opens one hour before the start and closes at the end."))
@@ -262,7 +274,7 @@ def check_in(actor: User, booking: Booking, note: str, now: datetime) -> Booking
 
 
 def check_out(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
-    _require(policy.can_operate_resource(actor, booking.resource), _("Only the resource's staff can check out."))
+    authorize("check-out", actor, booking)
     _require_state(booking, (S.in_use,), _("checked out"))
     _record(booking, S.completed, actor, "check_out", note, now)
     booking.checked_out_at = now
@@ -270,7 +282,7 @@ def check_out(actor: User, booking: Booking, note: str, now: datetime) -> Bookin
 
 
 def rate_booking(actor: User, booking: Booking, score: int, comment: str, now: datetime) -> Booking:
-    _require(policy.acts_for_requester(actor, booking), _("Only the requester's organization can rate."))
+    authorize("rating", actor, booking)
     if booking.status != S.completed:
         raise InvalidTransition(_("Only a completed booking can be rated."))
     booking.rating = score
@@ -280,6 +292,17 @@ def rate_booking(actor: User, booking: Booking, score: int, comment: str, now: d
     # SPEC §2: the sequence is bumped on every change, a rating included.
     booking.sequence = (booking.sequence or 0) + 1
     return booking
+
+
+# Who may make each change of a booking, and what someone else is told.
+PERMISSIONS = {
+    "approve": (can_decide, _l("Only the resource's staff can approve.")),
+    "reject": (can_decide, _l("Only the resource's staff can reject.")),
+    "cancel": (can_cancel, _l("You cannot cancel this booking.")),
+    "check-in": (can_decide, _l("Only the resource's staff can check in.")),
+    "check-out": (can_decide, _l("Only the resource's staff can check out.")),
+    "rating": (policy.acts_for_requester, _l("Only the requester's organization can rate.")),
+}
 
 
 # Transitions made by the scheduler (SPEC §6) -------------------------------------------------------------------

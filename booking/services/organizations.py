@@ -10,7 +10,8 @@ from ..models import Organization, Partnership, User
 from ..models.enums import OrgKind, PartnershipStatus
 from . import audit, policy
 from .clock import local_date
-from .errors import Conflict, Forbidden, ValidationFailed
+from .errors import Forbidden, ValidationFailed
+from .uniqueness import taken
 
 # GB 32100-2015: the 31 characters of the code and the weights of the first 17 positions.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -55,14 +56,21 @@ def _credit_code_taken(code: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def create_organization(actor: User, data: dict) -> Organization:
+def authorize_create_organization(actor: User) -> None:
     if not policy.is_platform_admin(actor):
         raise Forbidden(_("Only a platform administrator can create organizations."))
+
+
+def authorize_edit_organization(actor: User, org: Organization) -> None:
+    if not policy.can_edit_organization(actor, org):
+        raise Forbidden(_("You cannot edit this organization."))
+
+
+def create_organization(actor: User, data: dict) -> Organization:
+    authorize_create_organization(actor)
     _validate(data)
     if _credit_code_taken(data["credit_code"]):
-        raise Conflict(
-            _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
-        )
+        raise taken("uq_organizations_credit_code")
     org = Organization(**data)
     db.session.add(org)
     db.session.flush()
@@ -71,8 +79,7 @@ def create_organization(actor: User, data: dict) -> Organization:
 
 
 def update_organization(actor: User, org: Organization, data: dict) -> Organization:
-    if not policy.can_edit_organization(actor, org):
-        raise Forbidden(_("You cannot edit this organization."))
+    authorize_edit_organization(actor, org)
     if not policy.is_platform_admin(actor):
         locked = [f for f in ADMIN_ONLY_FIELDS if f in data and data[f] != getattr(org, f)]
         if locked:
@@ -82,9 +89,7 @@ def update_organization(actor: User, org: Organization, data: dict) -> Organizat
             )
     _validate(data)
     if "credit_code" in data and _credit_code_taken(data["credit_code"], org.id):
-        raise Conflict(
-            _("An organization with this credit code exists."), fields={"credit_code": _("already registered")}
-        )
+        raise taken("uq_organizations_credit_code")
     changed = sorted(k for k, v in data.items() if getattr(org, k) != v)
     for key, value in data.items():
         setattr(org, key, value)
@@ -111,21 +116,28 @@ def _check_parties(provider: Organization | None, sme: Organization | None) -> N
         raise ValidationFailed(_("Some fields are not valid."), fields=fields)
 
 
+def authorize_record_partnership(actor: User, provider_id: int | None) -> None:
+    """``provider_id`` None: not (validly) given yet, see ``policy.can_manage_partnership``."""
+    if not policy.can_manage_partnership(actor, provider_id):
+        raise Forbidden(_("Only the provider's administrator can record a partnership."))
+
+
+def authorize_change_partnership(actor: User, p: Partnership) -> None:
+    if not policy.can_manage_partnership(actor, p.provider_id):
+        raise Forbidden(_("Only the provider's administrator can change a partnership."))
+
+
 def create_partnership(
     actor: User, provider_id: int, sme_id: int, started_on: date, cooperation: list[str], now: datetime
 ) -> Partnership:
-    if not policy.can_manage_partnership(actor, provider_id):
-        raise Forbidden(_("Only the provider's administrator can record a partnership."))
+    authorize_record_partnership(actor, provider_id)
     provider, sme = db.session.get(Organization, provider_id), db.session.get(Organization, sme_id)
     _check_parties(provider, sme)
     existing = db.session.scalar(
         select(Partnership).where(Partnership.provider_id == provider_id, Partnership.sme_id == sme_id)
     )
     if existing is not None:
-        raise Conflict(
-            _("These organizations already have a partnership; change it instead."),
-            extra={"partnership_id": existing.id},
-        )
+        raise taken("uq_partnerships_provider_id", partnership_id=existing.id)
     p = Partnership(
         provider=provider,
         sme=sme,
@@ -149,8 +161,7 @@ def create_partnership(
 
 
 def update_partnership(actor: User, p: Partnership, data: dict, now: datetime) -> Partnership:
-    if not policy.can_manage_partnership(actor, p.provider_id):
-        raise Forbidden(_("Only the provider's administrator can change a partnership."))
+    authorize_change_partnership(actor, p)
     if "cooperation" in data:
         p.cooperation = sorted(set(data["cooperation"]))
     if "started_on" in data:

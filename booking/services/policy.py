@@ -93,21 +93,27 @@ def can_edit_organization(user: User, org: Organization) -> bool:
     return is_platform_admin(user) or (user.role == Role.org_admin and user.organization_id == org.id)
 
 
-def can_create_user(user: User, organization_id: int, role: Role) -> bool:
+def can_create_user(user: User, organization_id: int | None, role: Role | None) -> bool:
+    """None for a part not (validly) given yet: whether some value of it would be allowed."""
     if is_platform_admin(user):
         return True
     return (
         user.role == Role.org_admin
-        and user.organization_id == organization_id
-        and role in (Role.org_admin, Role.operator, Role.member)
+        and organization_id in (None, user.organization_id)
+        and role in (None, Role.org_admin, Role.operator, Role.member)
     )
 
 
 # Partnerships ----------------------------------------------------------------------------------------------------
 
 
-def can_manage_partnership(user: User, provider_id: int) -> bool:
-    return is_platform_admin(user) or (user.role == Role.org_admin and user.organization_id == provider_id)
+def can_manage_partnership(user: User, provider_id: int | None) -> bool:
+    """``provider_id`` None (not validly given yet): whether the user manages some provider's partnerships."""
+    if is_platform_admin(user):
+        return True
+    if provider_id is None:
+        return user.role == Role.org_admin and user.organization.kind not in (OrgKind.sme, OrgKind.regulator)
+    return user.role == Role.org_admin and user.organization_id == provider_id
 
 
 def partnership_scope(user: User, stmt):
@@ -134,12 +140,14 @@ def can_manage_resource(user: User, resource: Resource) -> bool:
     return is_platform_admin(user) or (user.role == Role.org_admin and user.organization_id == resource.organization_id)
 
 
-def can_create_resource_for(user: User, organization: Organization) -> bool:
-    """The owner's org_admin, or a platform admin; whether the owner may share at all is a rule of the service."""
+def can_create_resource_for(user: User, organization: Organization | None) -> bool:
+    """The owner's org_admin, or a platform admin; whether the owner may share at all is a rule of the service.
+    None (no such organization): a platform admin only, who is then told that it does not exist."""
     if is_platform_admin(user):
         return True
     return (
-        user.role == Role.org_admin
+        organization is not None
+        and user.role == Role.org_admin
         and user.organization_id == organization.id
         and organization.kind not in (OrgKind.sme, OrgKind.regulator)
     )

@@ -71,7 +71,7 @@ def _readable(user: User, city: str, year: int) -> dict:
     return found
 
 
-def _writable(user: User, city: str, year: int) -> None:
+def authorize_write(user: User, city: str, year: int) -> None:
     _check_report(city, year)
     if not policy.can_write_report(user, city):
         raise Forbidden(_("Only the city's regulator writes its report."))
@@ -233,7 +233,7 @@ def save_draft(
 ) -> CityReport:
     """Keep the regulator's text as a draft (SPEC §5): each text at most 5,000 characters; a submitted report is
     locked (``409 invalid_transition``). Creates the report on its first save."""
-    _writable(user, city, year)
+    authorize_write(user, city, year)
     texts = {"achievements": achievements, "problems": problems, "next_steps": next_steps}
     _check_texts(texts)
     report = _locked_report(city, year, now)
@@ -246,7 +246,7 @@ def submit(user: User, city: str, year: int, now: datetime, texts: dict | None =
     """Submit the report (draft → submitted, SPEC §5), saving ``texts`` first when given (the page submits what is
     in its form). 成效 must be written; who submitted and when are kept, and the submission is audited. Only one of
     two racing submissions wins: the other finds the report submitted (``409 invalid_transition``)."""
-    _writable(user, city, year)
+    authorize_write(user, city, year)
     if texts is not None:
         _check_texts(texts)
     report = _locked_report(city, year, now)

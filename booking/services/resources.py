@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -43,9 +44,27 @@ def _check_rules(r: Resource) -> None:
         raise ValidationFailed(_("Some fields are not valid."), fields=fields)
 
 
-def create_resource(actor: User, organization: Organization, data: dict, now: datetime) -> Resource:
+def authorize_create(actor: User, organization: Organization | None) -> None:
+    """``organization`` None: there is no such organization (a platform administrator is then told so)."""
     if not policy.can_create_resource_for(actor, organization):
         raise Forbidden(_("Only the owner's administrator can publish resources."))
+
+
+# What each change of a resource by its owner's administrator is called when someone else tries it.
+REFUSALS = {
+    "edit": _l("Only the owner's administrator can edit this resource."),
+    "retire": _l("Only the owner's administrator can retire this resource."),
+    "opening_hours": _l("Only the owner's administrator can set opening hours."),
+}
+
+
+def authorize_manage(actor: User, resource: Resource, change: str) -> None:
+    if not policy.can_manage_resource(actor, resource):
+        raise Forbidden(str(REFUSALS[change]))
+
+
+def create_resource(actor: User, organization: Organization, data: dict, now: datetime) -> Resource:
+    authorize_create(actor, organization)
     if organization.kind in (OrgKind.sme, OrgKind.regulator):
         raise ValidationFailed(
             _("Only lead enterprises, metrology institutes and testing centres share resources."),
@@ -76,8 +95,7 @@ def create_resource(actor: User, organization: Organization, data: dict, now: da
 
 
 def update_resource(actor: User, resource: Resource, data: dict, now: datetime) -> Resource:
-    if not policy.can_manage_resource(actor, resource):
-        raise Forbidden(_("Only the owner's administrator can edit this resource."))
+    authorize_manage(actor, resource, "edit")
     data = dict(data)
     hours = data.pop("opening_hours", None)
     changed = sorted(k for k, v in data.items() if getattr(resource, k) != v)
@@ -96,8 +114,7 @@ def update_resource(actor: User, resource: Resource, data: dict, now: datetime) 
 
 def retire_resource(actor: User, resource: Resource, now: datetime) -> Resource:
     """DELETE keeps the history: the resource is retired and no longer bookable."""
-    if not policy.can_manage_resource(actor, resource):
-        raise Forbidden(_("Only the owner's administrator can retire this resource."))
+    authorize_manage(actor, resource, "retire")
     resource.status = ResourceStatus.retired
     resource.updated_at = now
     audit.record(actor, "resource.retire", "resource", resource.id, {"name": resource.name}, now)
@@ -129,8 +146,7 @@ def _replace_hours(resource: Resource, hours: list[tuple[int, int, int]]) -> Non
 
 
 def set_opening_hours(actor: User, resource: Resource, hours: list[tuple[int, int, int]], now: datetime) -> Resource:
-    if not policy.can_manage_resource(actor, resource):
-        raise Forbidden(_("Only the owner's administrator can set opening hours."))
+    authorize_manage(actor, resource, "opening_hours")
     _replace_hours(resource, hours)
     resource.updated_at = now
     db.session.flush()
