@@ -22,7 +22,7 @@ from icalendar.parser import content_line
 from sqlalchemy import or_, select
 
 from .extensions import db
-from .feed_content import BlackoutFacts, EventFacts, FeedContent, FeedResource, event_facts
+from .feed_content import BlackoutFacts, EventFacts, FeedContent, FeedResource, event_rows
 from .links import external_url, site_root
 from .models import Blackout, Booking, Resource, User
 from .models.enums import ACTIVE_STATUSES, BookingStatus
@@ -190,7 +190,7 @@ def render(content: FeedContent) -> bytes:
         else:
             cal = _calendar(_("%(name)s · busy time", name=content.title))
             url = external_url("web.resource_page", content.root, resource_id=resource.id)
-        for e in content.events:
+        for e in content.events.facts():
             cal.add_component(booking_event(e, url, with_details=resource is None))
         for b in content.blackouts:
             cal.add_component(blackout_event(b, resource.location or resource.name, url))
@@ -241,7 +241,7 @@ def resource_feed(resource_id: int):
         abort(404)
     now = now_utc()
     start, end, _kept = _window(now)
-    events = event_facts(
+    events = event_rows(
         Booking.resource_id == resource.id,
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start >= start,
@@ -285,7 +285,7 @@ def user_feed(token: str):
     if user is None:
         abort(404)
     now = now_utc()
-    events = event_facts(*user_feed_filter(user, now))
+    events = event_rows(*user_feed_filter(user, now))
     content = _content(user.organization.name, user.locale or "zh_CN", None, events)
     return _send(content, local_date(now), "bookings.ics")
 

@@ -3,10 +3,12 @@ built from and whose digest is its ``ETag`` (see :mod:`booking.calendars`)."""
 
 import hashlib
 from datetime import date, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import NullType
 
 from .extensions import db
 from .links import SiteRoot
@@ -76,20 +78,53 @@ _EVENT_COLUMNS = (
     _Requester.name,
     _Provider.name,
 )
-assert len(_EVENT_COLUMNS) == len(EventFacts._fields)
 
 
-def event_facts(*conditions) -> list[EventFacts]:
-    """The facts of the bookings matching ``conditions``, in the feed's order, in one statement."""
+# The same columns, read without conversion (``strict``: one column per field, or the module does not load).
+_RAW_COLUMNS = tuple(
+    type_coerce(column, NullType()).label(name) for name, column in zip(EventFacts._fields, _EVENT_COLUMNS, strict=True)
+)
+
+
+@lru_cache(maxsize=4)
+def _converters(dialect) -> tuple:
+    """Per column, what turns the driver's value into the model's (what a plain query would apply), or None."""
+    return tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in _EVENT_COLUMNS)
+
+
+class EventRows(tuple):
+    """The rows of :class:`EventFacts`' columns as the database driver gives them, before conversion to Python
+    types: digesting them is all a conditional request costs; converting them is done only to build a feed."""
+
+    def facts(self) -> list[EventFacts]:
+        convert = _converters(db.session.get_bind().dialect)
+        return [EventFacts._make([c(v) if c else v for c, v in zip(convert, row, strict=True)]) for row in self]
+
+    def latest(self, field: str) -> datetime | None:
+        """The latest value of a time column (the driver's values of a column compare as the times do)."""
+        i = EventFacts._fields.index(field)
+        values = [row[i] for row in self if row[i] is not None]
+        if not values:
+            return None
+        convert = _converters(db.session.get_bind().dialect)[i]
+        return convert(max(values)) if convert else max(values)
+
+
+def event_rows(*conditions) -> EventRows:
+    """The rows of the bookings matching ``conditions``, in the feed's order, in one statement."""
     stmt = (
-        select(*_EVENT_COLUMNS)
+        select(*_RAW_COLUMNS)
         .join(Resource, Resource.id == Booking.resource_id)
         .join(_Requester, _Requester.id == Booking.organization_id)
         .join(_Provider, _Provider.id == Resource.organization_id)
         .where(*conditions)
         .order_by(Booking.start, Booking.id)
     )
-    return [EventFacts._make(row) for row in db.session.execute(stmt)]
+    return EventRows(map(tuple, db.session.connection().execute(stmt)))
+
+
+def event_facts(*conditions) -> list[EventFacts]:
+    return event_rows(*conditions).facts()
 
 
 class BlackoutFacts(NamedTuple):
@@ -118,7 +153,7 @@ class FeedContent(NamedTuple):
     uid_domain: str
     timezone: str
     resource: FeedResource | None  # None for a private feed, whose events show their details
-    events: list[EventFacts]
+    events: EventRows
     blackouts: list[BlackoutFacts]
 
     @property
@@ -129,8 +164,8 @@ class FeedContent(NamedTuple):
         """The latest change among the rows, and at least the day's start, since the window moves each day. Names of
         organizations carry no time of change: a client that validates by date alone (``If-Modified-Since``, no
         ``If-None-Match``) sees a rename the next day."""
-        stamps = [local_midnight(today)] + [e.updated_at for e in self.events]
-        stamps += [e.resource_updated_at for e in self.events] + [b.created_at for b in self.blackouts]
+        stamps = [local_midnight(today), self.events.latest("updated_at"), self.events.latest("resource_updated_at")]
+        stamps += [b.created_at for b in self.blackouts]
         if self.resource is not None:
             stamps.append(self.resource.updated_at)
-        return max(stamps).replace(microsecond=0)
+        return max(filter(None, stamps)).replace(microsecond=0)
