@@ -1,26 +1,29 @@
 """Calendar feeds (SPEC §4): a private feed per user and a public busy feed per resource.
 
-A feed is a pure function of the data and the local date: its window is day-aligned and every ``DTSTAMP`` is the
-booking's last change, so an unchanged feed is byte-identical. The ``ETag`` is computed from a small aggregate query
-(count and latest change of what the feed holds, and the date), so a conditional request answers 304 without
-building the feed.
+A feed is a pure function of its :class:`FeedContent`: the rows it shows, read in one statement with exactly the
+columns its events show (:class:`EventFacts`), the names in its header, the reader's language and the address its
+links start with. The ``ETag`` is the digest of that content, so whatever an event shows — a booking's times, status
+or notes, a resource's name or place, an organization's name, changed by any process — changes the ETag, and a
+conditional request answers 304 without building the feed. Every ``DTSTAMP`` is the booking's last change and the
+window is day-aligned, so an unchanged feed is byte-identical.
 """
 
-import hashlib
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache, wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, has_request_context, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, Timezone, vCalAddress
 from icalendar.parser import content_line
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from .extensions import db
+from .feed_content import BlackoutFacts, EventFacts, FeedContent, FeedResource, event_rows
+from .links import external_url, site_root
 from .models import Blackout, Booking, Resource, User
 from .models.enums import ACTIVE_STATUSES, BookingStatus
 from .services.accounts import user_for_calendar_token
@@ -63,8 +66,9 @@ CLOSED = (BookingStatus.cancelled, BookingStatus.rejected, BookingStatus.expired
 WINDOW_BACK = timedelta(days=90)
 WINDOW_AHEAD = timedelta(days=365)
 CANCELLED_KEPT = timedelta(days=30)
-# Feeds built recently, by ETag: a feed is a pure function of what its ETag digests, so a client polling an
-# unchanged feed without a conditional request is answered without rebuilding it. Per process, bounded.
+# Feeds built recently, by ETag: a feed is a pure function of the content its ETag digests (read from the database
+# on every request, the address of its links included), so a client polling an unchanged feed without a conditional
+# request is answered without rebuilding it, and any change, by any process, is a new key. Per process, bounded.
 BUILT_FEEDS_KEPT = 32
 _built: "OrderedDict[str, bytes]" = OrderedDict()
 
@@ -74,18 +78,6 @@ def uid_domain() -> str:
     reached the server."""
     base = current_app.config.get("BASE_URL") or ""
     return urlsplit(base).hostname or "metrology-booking"
-
-
-def site_url(endpoint: str, **values) -> str:
-    """An absolute URL of a page, also outside a request (an e-mail queued by the scheduler): then built on
-    ``BASE_URL``, since ``url_for`` needs a request or ``SERVER_NAME`` there."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    base = urlsplit(current_app.config.get("BASE_URL") or "http://localhost")
-    adapter = current_app.url_map.bind(
-        base.netloc or "localhost", script_name=base.path or "/", url_scheme=base.scheme or "http"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def booking_uid(booking_id: int) -> str:
@@ -133,38 +125,36 @@ def _calendar(name: str) -> Calendar:
     return cal
 
 
-def booking_event(b: Booking, with_details: bool = True) -> Event:
+def booking_event(e: EventFacts, url: str, with_details: bool = True) -> Event:
     """One booking as a VEVENT. Without details (the public feed) it is a busy block: no requester, no purpose."""
     tz = platform_tz()
     ev = Event()
-    ev.add("uid", booking_uid(b.id))
-    ev.add("dtstamp", b.updated_at)
-    ev.add("last-modified", b.updated_at)
-    ev.add("created", b.created_at)
-    ev.add("sequence", b.sequence)
-    ev.add("dtstart", b.start.astimezone(tz))
-    ev.add("dtend", b.end.astimezone(tz))
+    ev.add("uid", booking_uid(e.id))
+    ev.add("dtstamp", e.updated_at)
+    ev.add("last-modified", e.updated_at)
+    ev.add("created", e.created_at)
+    ev.add("sequence", e.sequence)
+    ev.add("dtstart", e.start.astimezone(tz))
+    ev.add("dtend", e.end.astimezone(tz))
     ev.add("transp", "OPAQUE")
-    resource = b.resource
-    ev.add("location", resource.location or resource.name)
+    ev.add("location", e.location or e.resource_name)
     if with_details:
-        ev.add("status", ICS_STATUS[b.status])
-        ev.add("summary", f"{resource.name} · {b.organization.name}")
+        ev.add("status", ICS_STATUS[e.status])
+        ev.add("summary", f"{e.resource_name} · {e.organization_name}")
         description = [
-            _("Status: %(status)s", status=_status_label(b.status)),
-            _("Provider: %(name)s", name=resource.organization.name),
+            _("Status: %(status)s", status=_status_label(e.status)),
+            _("Provider: %(name)s", name=e.provider_name),
         ]
-        if b.purpose:
-            description.append(_("Purpose: %(text)s", text=b.purpose))
-        if b.decision_note:
-            description.append(_("Note: %(text)s", text=b.decision_note))
+        if e.purpose:
+            description.append(_("Purpose: %(text)s", text=e.purpose))
+        if e.decision_note:
+            description.append(_("Note: %(text)s", text=e.decision_note))
         ev.add("description", "\n".join(description))
-        ev.add("url", site_url("web.my_bookings"))
     else:
         ev.add("status", "CONFIRMED")
         ev.add("summary", _("Busy"))
         ev.add("description", _("Booked on the metrology resource sharing platform."))
-        ev.add("url", site_url("web.resource_page", resource_id=resource.id))
+    ev.add("url", url)
     return ev
 
 
@@ -174,7 +164,7 @@ def _status_label(status: BookingStatus) -> str:
     return label("booking_status", status)
 
 
-def blackout_event(b: Blackout, resource: Resource) -> Event:
+def blackout_event(b: BlackoutFacts, location: str, url: str) -> Event:
     tz = platform_tz()
     ev = Event()
     ev.add("uid", f"blackout-{b.id}@{uid_domain()}")
@@ -185,39 +175,48 @@ def blackout_event(b: Blackout, resource: Resource) -> Event:
     ev.add("status", "CONFIRMED")
     ev.add("transp", "OPAQUE")
     ev.add("summary", _("Closed"))
-    ev.add("location", resource.location or resource.name)
-    ev.add("url", url_for("web.resource_page", resource_id=resource.id, _external=True))
+    ev.add("location", location)
+    ev.add("url", url)
     return ev
 
 
-def _conditional(state: tuple, last_modified: datetime | None, today) -> tuple[str, datetime, bool]:
-    """(ETag, Last-Modified, whether the client's copy is current)."""
-    digest = hashlib.sha256(repr((state, today.isoformat())).encode()).hexdigest()[:32]
-    etag = f'"{digest}"'
-    modified = max(filter(None, [last_modified, local_midnight(today)])).replace(microsecond=0)
-    if request.if_none_match:
-        fresh = request.if_none_match.contains_weak(digest)
-    elif request.if_modified_since:
-        fresh = modified <= request.if_modified_since
-    else:
-        fresh = False
-    return etag, modified, fresh
+def render(content: FeedContent) -> bytes:
+    """The feed's body, from its content alone."""
+    with force_locale(content.locale):
+        resource = content.resource
+        if resource is None:
+            cal = _calendar(_("%(name)s · bookings", name=content.title))
+            url = external_url("web.my_bookings", content.root)
+        else:
+            cal = _calendar(_("%(name)s · busy time", name=content.title))
+            url = external_url("web.resource_page", content.root, resource_id=resource.id)
+        for e in content.events.facts():
+            cal.add_component(booking_event(e, url, with_details=resource is None))
+        for b in content.blackouts:
+            cal.add_component(blackout_event(b, resource.location or resource.name, url))
+    add_timezones(cal)
+    return cal.to_ical()
 
 
-def _send(cal_builder, etag: str, modified: datetime, fresh: bool, filename: str) -> Response:
+def _send(content: FeedContent, today: date, filename: str) -> Response:
+    """The feed, or 304 when the client's copy is current. Bodies are kept by ETag, which digests all they show."""
+    etag, modified = content.etag, content.last_modified(today)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(modified, usegmt=True),
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
+    if request.if_none_match:
+        fresh = request.if_none_match.contains_weak(etag.strip('"'))
+    elif request.if_modified_since:
+        fresh = modified <= request.if_modified_since
+    else:
+        fresh = False
     if fresh:
         return Response(status=304, headers=headers)
     body = _built.get(etag)
     if body is None:
-        cal = cal_builder()
-        add_timezones(cal)
-        body = cal.to_ical()
-        _built[etag] = body
+        body = _built[etag] = render(content)
         while len(_built) > BUILT_FEEDS_KEPT:
             _built.popitem(last=False)
     else:
@@ -225,6 +224,10 @@ def _send(cal_builder, etag: str, modified: datetime, fresh: bool, filename: str
     response = Response(body, mimetype="text/calendar", headers=headers)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+def _content(title: str, locale: str, resource: FeedResource | None, events, blackouts=()) -> FeedContent:
+    return FeedContent(title, locale, site_root(), uid_domain(), str(platform_tz()), resource, events, list(blackouts))
 
 
 # Public busy feed ---------------------------------------------------------------------------------------------
@@ -238,33 +241,25 @@ def resource_feed(resource_id: int):
         abort(404)
     now = now_utc()
     start, end, _kept = _window(now)
-    booking_filter = (
+    events = event_rows(
         Booking.resource_id == resource.id,
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start >= start,
         Booking.start < end,
     )
-    blackout_filter = (Blackout.resource_id == resource.id, Blackout.end >= start, Blackout.start < end)
-    b_count, b_last, b_sum = db.session.execute(
-        select(func.count(Booking.id), func.max(Booking.updated_at), func.sum(Booking.sequence)).where(*booking_filter)
-    ).one()
-    x_count, x_last, x_ids = db.session.execute(
-        select(func.count(Blackout.id), func.max(Blackout.created_at), func.sum(Blackout.id)).where(*blackout_filter)
-    ).one()
-    state = ("resource", resource.id, resource.updated_at, resource.name, b_count, b_last, b_sum, x_count, x_ids)
-    last = max(filter(None, [resource.updated_at, b_last, x_last]))
-    etag, modified, fresh = _conditional(state, last, local_date(now))
-
-    def build() -> Calendar:
-        with force_locale("zh_CN"):
-            cal = _calendar(_("%(name)s · busy time", name=resource.name))
-            for b in db.session.scalars(select(Booking).where(*booking_filter).order_by(Booking.start, Booking.id)):
-                cal.add_component(booking_event(b, with_details=False))
-            for x in db.session.scalars(select(Blackout).where(*blackout_filter).order_by(Blackout.start)):
-                cal.add_component(blackout_event(x, resource))
-        return cal
-
-    return _send(build, etag, modified, fresh, f"resource-{resource.id}.ics")
+    blackouts = db.session.execute(
+        select(Blackout.id, Blackout.created_at, Blackout.start, Blackout.end)
+        .where(Blackout.resource_id == resource.id, Blackout.end >= start, Blackout.start < end)
+        .order_by(Blackout.start, Blackout.id)
+    )
+    content = _content(
+        resource.name,
+        "zh_CN",
+        FeedResource(resource.id, resource.name, resource.location, resource.updated_at),
+        events,
+        (BlackoutFacts._make(row) for row in blackouts),
+    )
+    return _send(content, local_date(now), f"resource-{resource.id}.ics")
 
 
 # Private feed ------------------------------------------------------------------------------------------------------
@@ -275,9 +270,7 @@ def user_feed_filter(user: User, now: datetime):
     start, end, kept = _window(now)
     scope = [Booking.organization_id == user.organization_id]
     if user.role in PROVIDER_STAFF_ROLES:
-        scope.append(
-            Booking.resource_id.in_(select(Resource.id).where(Resource.organization_id == user.organization_id))
-        )
+        scope.append(Resource.organization_id == user.organization_id)
     return (
         or_(*scope),
         Booking.start >= start,
@@ -292,27 +285,9 @@ def user_feed(token: str):
     if user is None:
         abort(404)
     now = now_utc()
-    conditions = user_feed_filter(user, now)
-    count, last, seq = db.session.execute(
-        select(func.count(Booking.id), func.max(Booking.updated_at), func.sum(Booking.sequence)).where(*conditions)
-    ).one()
-    resources_changed = db.session.scalar(
-        select(func.max(Resource.updated_at)).where(Resource.id.in_(select(Booking.resource_id).where(*conditions)))
-    )
-    state = ("user", user.id, user.locale, user.organization.name, count, last, seq, resources_changed)
-    etag, modified, fresh = _conditional(
-        state, max(filter(None, [last, resources_changed]), default=None), local_date(now)
-    )
-
-    def build() -> Calendar:
-        with force_locale(user.locale or "zh_CN"):
-            cal = _calendar(_("%(name)s · bookings", name=user.organization.name))
-            stmt = select(Booking).where(*conditions).order_by(Booking.start, Booking.id)
-            for b in db.session.scalars(stmt).unique():
-                cal.add_component(booking_event(b))
-        return cal
-
-    return _send(build, etag, modified, fresh, "bookings.ics")
+    events = event_rows(*user_feed_filter(user, now))
+    content = _content(user.organization.name, user.locale or "zh_CN", None, events)
+    return _send(content, local_date(now), "bookings.ics")
 
 
 class Invitation:
@@ -326,7 +301,7 @@ class Invitation:
         cal.add("prodid", "-//SME Metrology Partner Program//Metrology Booking//ZH")
         cal.add("version", "2.0")
         cal.add("method", method)
-        ev = booking_event(booking)
+        ev = booking_event(EventFacts.of(booking), external_url("web.my_bookings"))
         if method == "CANCEL":
             ev["status"] = "CANCELLED"
         if organizer:

@@ -55,7 +55,8 @@ class Defaults:
     SIGNIN_RATE_LIMIT = "30 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
-    # Where links in e-mails and calendar feeds point; empty means the address of the current request.
+    # The start of every absolute URL (calendar links, links in feeds and e-mails; booking/links.py), whatever Host a
+    # request names; empty means the address of the current request.
     BASE_URL = ""
     # A string setting (a numeric key stays a string); empty means the key kept in the instance folder.
     SECRET_KEY = ""

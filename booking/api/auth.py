@@ -1,10 +1,11 @@
 """Tokens, the signed-in user and their notifications (SPEC §3, §6)."""
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db, limiter
+from ..links import external_url
 from ..models import Notification
 from ..services import accounts
 from ..services.clock import iso, now_utc
@@ -50,7 +51,7 @@ def revoke_current_token():
 
 
 def calendar_url_for(token: str | None) -> str | None:
-    return url_for("calendar.user_feed", token=token, _external=True) if token else None
+    return external_url("calendar.user_feed", token=token) if token else None
 
 
 @bp.get("/me")

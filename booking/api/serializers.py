@@ -2,8 +2,7 @@
 
 from decimal import Decimal
 
-from flask import url_for
-
+from ..links import external_url
 from ..models import Blackout, Booking, Notification, Organization, Partnership, Resource, User
 from ..services import policy
 from ..services.clock import iso
@@ -98,7 +97,7 @@ def resource_json(r: Resource, full: bool = True) -> dict:
     }
     if full:
         data["opening_hours"] = opening_hours_json(r)
-        data["calendar_url"] = url_for("calendar.resource_feed", resource_id=r.id, _external=True)
+        data["calendar_url"] = external_url("calendar.resource_feed", resource_id=r.id)
     return data
 
 

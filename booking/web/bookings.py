@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
+from ..links import external_url
 from ..models import Booking, Resource
 from ..models.enums import BookingStatus
 from ..services import accounts, policy
@@ -38,7 +39,7 @@ def my_bookings():
     page = max(1, request.args.get("page", 1, type=int) or 1)
     pagination = db.paginate(stmt.order_by(order, Booking.id), page=page, per_page=PER_PAGE, error_out=False)
     token = accounts.calendar_token_of(current_user)
-    feed = url_for("calendar.user_feed", token=token, _external=True) if token else None
+    feed = external_url("calendar.user_feed", token=token) if token else None
     return render_template(
         "bookings.html",
         tab=tab,

@@ -5,8 +5,6 @@ The period is chosen by dates, both inclusive (``to`` is the last day shown); th
 ``GET /api/v1/stats/usage?from=<from>&to=<to + 1 day>`` for the same scope.
 """
 
-import csv
-import io
 from datetime import date, timedelta
 
 from flask import Response, abort, render_template, request
@@ -19,6 +17,7 @@ from ..services import metrics, policy
 from ..services.clock import FIRST_YEAR, LAST_YEAR, local_date, local_midnight, now_utc
 from ..services.errors import ValidationFailed
 from . import bp
+from .exports import XLSX_MIMETYPE, csv_text, xlsx_bytes
 
 # The §5 fields in export order; ``satisfaction`` is spread over its mean and its five counts.
 FIELDS = (
@@ -298,12 +297,8 @@ def _export_filters() -> Filters:
 @login_required
 def dashboard_csv():
     f = _export_filters()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in export_rows(current_user, f):
-        writer.writerow(["" if v is None else v for v in row])
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        csv_text(export_rows(current_user, f)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{_filename(f, "csv")}"'},
     )
@@ -312,19 +307,9 @@ def dashboard_csv():
 @bp.get("/dashboard/export.xlsx")
 @login_required
 def dashboard_xlsx():
-    from openpyxl import Workbook
-
     f = _export_filters()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "figures"
-    for row in export_rows(current_user, f):
-        sheet.append(row)
-    sheet.freeze_panes = "D2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
     return Response(
-        buffer.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        xlsx_bytes([("figures", export_rows(current_user, f))], freeze_panes="D2"),
+        mimetype=XLSX_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="{_filename(f, "xlsx")}"'},
     )

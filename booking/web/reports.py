@@ -1,9 +1,6 @@
 """The program-progress page and the annual work report of a 市州 (SPEC §5, §8): read, edit the text, submit,
 print, and download as ``.xlsx`` and ``.csv``. The rules are in ``booking.services.reports``."""
 
-import csv
-import io
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +15,7 @@ from ..services.clock import iso, local_date, now_utc
 from ..services.errors import DomainError, ValidationFailed
 from . import bp
 from .dashboard import COLUMNS, flat_row, hbar_chart
+from .exports import XLSX_MIMETYPE, csv_text, xlsx_bytes
 
 PROGRAM_FIELDS = (
     "city",
@@ -207,30 +205,13 @@ def _download(body, mimetype: str, city: str, year: int, ext: str) -> Response:
 @login_required
 def city_report_csv(city: str, year: int):
     """One CSV of every table, each opened by a row holding its name and closed by an empty row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for name, rows in export_tables(_report_data(city, year)):
-        writer.writerow([name])
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-        writer.writerow([])
-    # The byte order mark makes spreadsheet programs read the Chinese text as UTF-8.
-    return _download("\ufeff" + buffer.getvalue(), "text/csv", city, year, "csv")
+    rows = []
+    for name, table in export_tables(_report_data(city, year)):
+        rows += [[name], *table, []]
+    return _download(csv_text(rows), "text/csv", city, year, "csv")
 
 
 @bp.get("/reports/<city>/<int:year>/report.xlsx")
 @login_required
 def city_report_xlsx(city: str, year: int):
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name, rows in export_tables(_report_data(city, year)):
-        sheet = workbook.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return _download(
-        buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", city, year, "xlsx"
-    )
+    return _download(xlsx_bytes(export_tables(_report_data(city, year))), XLSX_MIMETYPE, city, year, "xlsx")
