@@ -5,14 +5,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Booking
+from ..models import Booking, Organization
 from ..services import bookings as booking_service
 from ..services import policy
 from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
 from . import api_user, bp, has_body, ok, page_of, parse_body, parse_query
 from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
-from .serializers import booking_json
+from .serializers import BOOKING_JSON_COLUMNS, ORGANIZATION_SUMMARY, booking_json
 
 
 def visible_booking(user, booking_id: int) -> Booking:
@@ -43,7 +43,13 @@ def create_booking():
 def list_bookings():
     user = api_user()
     q = parse_query(BookingFilters)
-    stmt = policy.booking_scope(user, select(Booking))
+    # Rows of the columns the answer shows, not ORM objects (which would also join the resource and the requester).
+    stmt = policy.booking_scope(
+        user,
+        select(*BOOKING_JSON_COLUMNS, ORGANIZATION_SUMMARY).join(
+            Organization, Organization.id == Booking.organization_id
+        ),
+    )
     if q.status is not None:
         stmt = stmt.where(Booking.status == q.status)
     if q.resource_id is not None:
@@ -55,7 +61,7 @@ def list_bookings():
     if q.to is not None:
         stmt = stmt.where(Booking.start < q.to)
     stmt = stmt.order_by(Booking.start, Booking.id)
-    return ok(page_of(stmt, q.page, q.per_page, booking_json))
+    return ok(page_of(stmt, q.page, q.per_page, booking_json, rows=True))
 
 
 @bp.get("/bookings/<id:booking_id>")
