@@ -2,17 +2,16 @@
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Booking, Organization
+from ..models import Booking
 from ..services import bookings as booking_service
 from ..services import policy
 from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
 from . import api_user, bp, has_body, ok, page_of, parse_body, parse_query
 from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
-from .serializers import BOOKING_JSON_COLUMNS, ORGANIZATION_SUMMARY, booking_json
+from .serializers import BOOKING_JSON_COLUMNS, BOOKING_ORGANIZATION, ORGANIZATION_SUMMARY, booking_json
 
 
 def visible_booking(user, booking_id: int) -> Booking:
@@ -47,7 +46,7 @@ def list_bookings():
     stmt = policy.booking_scope(
         user,
         select(*BOOKING_JSON_COLUMNS, ORGANIZATION_SUMMARY).join(
-            Organization, Organization.id == Booking.organization_id
+            BOOKING_ORGANIZATION, BOOKING_ORGANIZATION.id == Booking.organization_id
         ),
     )
     if q.status is not None:
@@ -68,7 +67,6 @@ def list_bookings():
 def get_booking(booking_id: int):
     user = api_user()
     booking = visible_booking(user, booking_id)
-    db.session.scalars(select(Booking).where(Booking.id == booking.id).options(selectinload(Booking.history)))
     return ok(booking_json(booking, with_history=True))
 
 

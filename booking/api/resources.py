@@ -165,11 +165,15 @@ def delete_blackout(resource_id: int, blackout_id: int):
 def get_availability(resource_id: int):
     api_user()
     # The resource with its opening hours in one statement; its organization is not part of the answer.
-    resource = db.session.scalars(
-        select(Resource)
-        .where(Resource.id == resource_id)
-        .options(lazyload(Resource.organization), joinedload(Resource.opening_hours))
-    ).unique().one_or_none()
+    resource = (
+        db.session.scalars(
+            select(Resource)
+            .where(Resource.id == resource_id)
+            .options(lazyload(Resource.organization), joinedload(Resource.opening_hours))
+        )
+        .unique()
+        .one_or_none()
+    )
     if resource is None:
         raise NotFound(_("resource not found"))
     q = parse_query(PeriodQuery)

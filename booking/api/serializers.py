@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from flask import url_for
-from sqlalchemy.orm import Bundle
+from sqlalchemy.orm import Bundle, aliased
 
 from ..models import Blackout, Booking, Notification, Organization, Partnership, Resource, User
 from ..services import policy
@@ -139,7 +139,15 @@ BOOKING_JSON_COLUMNS = (
     Booking.created_at,
     Booking.updated_at,
 )
-ORGANIZATION_SUMMARY = Bundle("organization", Organization.id, Organization.name, Organization.kind, Organization.city)
+# The booking's organization under a name of its own, so that a scope's own conditions on organizations stay theirs.
+BOOKING_ORGANIZATION = aliased(Organization, name="booking_organization")
+ORGANIZATION_SUMMARY = Bundle(
+    "organization",
+    BOOKING_ORGANIZATION.id,
+    BOOKING_ORGANIZATION.name,
+    BOOKING_ORGANIZATION.kind,
+    BOOKING_ORGANIZATION.city,
+)
 
 
 def booking_json(b: Booking, with_history: bool = False) -> dict:

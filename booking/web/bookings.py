@@ -152,7 +152,9 @@ def approvals():
         .unique()
         .all()
     )
-    partners = {b.id: booking_service.is_partner_sme(b.organization, b.resource.organization_id) for b in pending}
+    # Every pending booking is on the organization's own resources: its partners are looked up once for them all.
+    partner_ids = booking_service.partner_smes(current_user.organization_id, {b.organization_id for b in pending})
+    partners = {b.id: b.organization_id in partner_ids for b in pending}
     return render_template(
         "approvals.html",
         pending=pending,
