@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-# The years a date may fall in: one far from now is a typing mistake (and year 1 or 9999 overflows the time zone
-# conversion).
+# The years a date may fall in, wherever one is typed (API, pages, reports): one far from now is a typing mistake
+# (and year 1 or 9999 overflows the time zone conversion).
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 

@@ -14,7 +14,7 @@ from ..services import accounts, policy
 from ..services import bookings as booking_service
 from ..services.clock import local_date, local_day_span, now_utc
 from ..services.errors import DomainError, ValidationFailed
-from . import bp
+from . import bp, page_arg
 
 S = BookingStatus
 TABS = {
@@ -35,7 +35,7 @@ def my_bookings():
         tab = "upcoming"
     stmt = select(Booking).where(Booking.organization_id == current_user.organization_id, Booking.status.in_(TABS[tab]))
     order = Booking.start.asc() if tab in ("upcoming", "pending", "approved") else Booking.start.desc()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     pagination = db.paginate(stmt.order_by(order, Booking.id), page=page, per_page=PER_PAGE, error_out=False)
     token = accounts.calendar_token_of(current_user)
     feed = url_for("calendar.user_feed", token=token, _external=True) if token else None
@@ -60,8 +60,15 @@ def _booking_for_action(booking_id: int) -> Booking:
 def _act(action, booking_id: int, success: str, back: str):
     booking = _booking_for_action(booking_id)
     note = (request.form.get("note") or "").strip()
-    if len(note) > 2000:
-        flash(_("The note is too long (at most 2,000 characters)."), "error")
+    problem = (
+        _("The note is too long (at most 2,000 characters).")
+        if len(note) > 2000
+        else _("Must not contain NUL characters.")
+        if "\x00" in note
+        else None
+    )
+    if problem:
+        flash(problem, "error")
         return redirect(back)
     try:
         action(current_user, booking, note, now_utc())
@@ -93,6 +100,8 @@ def rate(booking_id: int):
             raise ValidationFailed(_("Choose a score from 1 to 5."))
         if len(comment) > 2000:
             raise ValidationFailed(_("The comment is too long (at most 2,000 characters)."))
+        if "\x00" in comment:
+            raise ValidationFailed(_("Must not contain NUL characters."))
         booking_service.rate_booking(current_user, booking, score, comment, now_utc())
     except DomainError as exc:
         db.session.rollback()

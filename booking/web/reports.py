@@ -8,7 +8,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 
 from .. import labels
@@ -18,6 +17,7 @@ from ..services.clock import iso, local_date, now_utc
 from ..services.errors import DomainError, ValidationFailed
 from . import bp
 from .dashboard import COLUMNS, flat_row, hbar_chart
+from .forms import TextForm
 
 PROGRAM_FIELDS = (
     "city",
@@ -33,7 +33,7 @@ PROGRAM_FIELDS = (
 TOP_FIELDS = ("effective_hours", "external_hours", "utilization_rate", "sharing_rate", "orgs_served", "smes_served")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(TextForm):
     """The regulator's own text. Its bounds are the service's rule; the form only carries the text."""
 
     achievements = TextAreaField(_l("Achievements"))
