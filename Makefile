@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install translations messages db run test bench lint format clean
+.PHONY: install translations messages db run test bench bench-core lint format clean
 
 install: $(VENV)/.installed
 
@@ -38,13 +38,17 @@ run: db
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# make bench — the figures of docs/performance.md: the booking core, then the national data set (50,000 resources,
-# 5,000,000 bookings; built once per day and size, minutes) on SQLite and on PostgreSQL (skipped when unreachable).
+# make bench — the figures of docs/performance.md: the booking core (one instrument's month through gunicorn, a data
+# set built in seconds; alone: make bench-core), then the national data set (50,000 resources, 5,000,000 bookings;
+# built once per day and size, minutes), each on SQLite and on PostgreSQL (skipped when unreachable).
 # A smaller run: make bench BENCH_ARGS="--resources 5000 --bookings 500000"
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 BENCH_ARGS ?=
-bench: install translations
+bench-core: install translations
 	$(BIN)/python bench/booking_core.py
+	$(BIN)/python bench/booking_core.py --database-url $(BENCH_DATABASE_URL)
+
+bench: bench-core
 	$(BIN)/python bench/national.py $(BENCH_ARGS)
 	$(BIN)/python bench/national.py --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 

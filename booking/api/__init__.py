@@ -184,13 +184,20 @@ def get_or_404(model, ident: int, message: str | None = None):
     return obj
 
 
-def page_of(stmt, page: int, per_page: int, serialize) -> dict:
+def page_of(stmt, page: int, per_page: int, serialize, rows: bool = False) -> dict:
+    """A page of ``stmt``'s results (its first column's objects, or whole rows with ``rows``), serialized, with the
+    total. A page that is neither full nor past the end tells the total itself, so the count runs only when needed."""
     from sqlalchemy import func, select
 
     from ..extensions import db
 
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    offset = (page - 1) * per_page
+    result = db.session.execute(stmt.limit(per_page).offset(offset))
+    items = result.all() if rows else result.scalars().unique().all()
+    if 0 < len(items) < per_page or (not items and page == 1):
+        total = offset + len(items)
+    else:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     return {"items": [serialize(i) for i in items], "page": page, "per_page": per_page, "total": total}
 
 

@@ -2,7 +2,6 @@
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Booking
@@ -12,7 +11,7 @@ from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
 from . import api_user, authorize, bp, has_body, ok, page_of, parse_body, parse_query
 from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
-from .serializers import booking_json
+from .serializers import BOOKING_JSON_COLUMNS, BOOKING_ORGANIZATION, ORGANIZATION_SUMMARY, booking_json
 
 
 def visible_booking(user, booking_id: int) -> Booking:
@@ -44,7 +43,13 @@ def create_booking():
 def list_bookings():
     user = api_user()
     q = parse_query(BookingFilters)
-    stmt = policy.booking_scope(user, select(Booking))
+    # Rows of the columns the answer shows, not ORM objects (which would also join the resource and the requester).
+    stmt = policy.booking_scope(
+        user,
+        select(*BOOKING_JSON_COLUMNS, ORGANIZATION_SUMMARY).join(
+            BOOKING_ORGANIZATION, BOOKING_ORGANIZATION.id == Booking.organization_id
+        ),
+    )
     if q.status is not None:
         stmt = stmt.where(Booking.status == q.status)
     if q.resource_id is not None:
@@ -56,14 +61,13 @@ def list_bookings():
     if q.to is not None:
         stmt = stmt.where(Booking.start < q.to)
     stmt = stmt.order_by(Booking.start, Booking.id)
-    return ok(page_of(stmt, q.page, q.per_page, booking_json))
+    return ok(page_of(stmt, q.page, q.per_page, booking_json, rows=True))
 
 
 @bp.get("/bookings/<id:booking_id>")
 def get_booking(booking_id: int):
     user = api_user()
     booking = visible_booking(user, booking_id)
-    db.session.scalars(select(Booking).where(Booking.id == booking.id).options(selectinload(Booking.history)))
     return ok(booking_json(booking, with_history=True))
 
 

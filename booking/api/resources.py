@@ -3,13 +3,14 @@
 from flask_babel import gettext as _
 from pydantic import TypeAdapter
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..extensions import db
 from ..models import Blackout, Organization, Resource
 from ..services import policy
 from ..services import resources as resource_service
 from ..services.availability import availability, catalog_page, check_period, free_page, search_resources
-from ..services.clock import iso, now_utc
+from ..services.clock import iso, now_utc, platform_tz
 from ..services.errors import Forbidden, NotFound, ValidationFailed
 from ..services.schedule import hhmm_to_minute
 from . import api_user, authorize, bp, get_or_404, ok, page_of, parse_body, parse_query, peek
@@ -167,12 +168,26 @@ def delete_blackout(resource_id: int, blackout_id: int):
 @bp.get("/resources/<id:resource_id>/availability")
 def get_availability(resource_id: int):
     api_user()
-    resource = get_or_404(Resource, resource_id, _("resource not found"))
+    # The resource with its opening hours in one statement; its organization is not part of the answer.
+    resource = (
+        db.session.scalars(
+            select(Resource)
+            .where(Resource.id == resource_id)
+            .options(lazyload(Resource.organization), joinedload(Resource.opening_hours))
+        )
+        .unique()
+        .one_or_none()
+    )
+    if resource is None:
+        raise NotFound(_("resource not found"))
     q = parse_query(PeriodQuery)
     result = availability(resource, q.from_, q.to)
+    zone = platform_tz()
     return ok(
         {
-            "free": [{"start": iso(f["start"]), "end": iso(f["end"])} for f in result["free"]],
-            "busy": [{"start": iso(b["start"]), "end": iso(b["end"]), "kind": b["kind"]} for b in result["busy"]],
+            "free": [{"start": iso(f["start"], zone), "end": iso(f["end"], zone)} for f in result["free"]],
+            "busy": [
+                {"start": iso(b["start"], zone), "end": iso(b["end"], zone), "kind": b["kind"]} for b in result["busy"]
+            ],
         }
     )

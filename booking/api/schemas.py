@@ -24,7 +24,20 @@ from ..models.enums import (
 from ..services.accounts import MIN_PASSWORD_LENGTH
 from ..services.clock import FIRST_YEAR, LAST_YEAR
 from ..services.resources import MAX_HOURLY_FEE
-from .types import Body, Day, FreeText, Id, Instant, InstantOrDay, Name, Query, ReportText, ShortText, clean_text
+from .types import (
+    MAX_PAGE,
+    Body,
+    Day,
+    FreeText,
+    Id,
+    Instant,
+    InstantOrDay,
+    Name,
+    Query,
+    ReportText,
+    ShortText,
+    clean_text,
+)
 
 CityCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s\u0000]+@[^@\s\u0000]+$")]
@@ -188,7 +201,7 @@ class ReportBody(Body):
 
 
 class Page(Query):
-    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
 
 

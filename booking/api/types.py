@@ -6,13 +6,13 @@ from typing import Annotated
 from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from ..services.clock import platform_tz
+from ..services.clock import FIRST_YEAR, LAST_YEAR, platform_tz
 from ..services.reports import MAX_TEXT as REPORT_TEXT_MAX
 
 MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000  # the last page number a list answers (pages and the API alike)
 NAME_MAX = 200
 TEXT_MAX = 2000
-YEAR_MIN, YEAR_MAX = 1970, 2200
 
 
 def clean_text(value: str) -> str:
@@ -37,8 +37,8 @@ def parse_instant(value):
             raise ValueError(_("must be an ISO 8601 date-time")) from None
     else:
         raise ValueError(_("must be an ISO 8601 date-time"))
-    if not (YEAR_MIN <= parsed.year <= YEAR_MAX):
-        raise ValueError(_("must be between the years %(min)d and %(max)d", min=YEAR_MIN, max=YEAR_MAX))
+    if not (FIRST_YEAR <= parsed.year <= LAST_YEAR):
+        raise ValueError(_("must be between the years %(min)d and %(max)d", min=FIRST_YEAR, max=LAST_YEAR))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=platform_tz())
     return parsed.astimezone(UTC)
@@ -53,8 +53,8 @@ def parse_day(value):
         day = date.fromisoformat(value)
     except ValueError:
         raise ValueError(_("must be a date YYYY-MM-DD")) from None
-    if not (YEAR_MIN <= day.year <= YEAR_MAX):
-        raise ValueError(_("must be between the years %(min)d and %(max)d", min=YEAR_MIN, max=YEAR_MAX))
+    if not (FIRST_YEAR <= day.year <= LAST_YEAR):
+        raise ValueError(_("must be between the years %(min)d and %(max)d", min=FIRST_YEAR, max=LAST_YEAR))
     return day
 
 

@@ -55,28 +55,25 @@ def check_period(start: datetime, end: datetime, end_field: str = "to") -> None:
 
 
 def busy_data(resource_ids, start: datetime, end: datetime):
-    """Active bookings and blackouts of ``resource_ids`` (a list, or a ``select`` of ids) meeting ``[start, end)``:
-    two queries in all."""
-    bookings = db.session.execute(
-        select(Booking.resource_id, Booking.start, Booking.end)
-        .where(
-            Booking.resource_id.in_(resource_ids),
-            Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start < end,
-            Booking.end > start,
-        )
-        .order_by(Booking.start)
-    ).all()
-    blackouts = db.session.execute(
-        select(Blackout.resource_id, Blackout.start, Blackout.end)
-        .where(Blackout.resource_id.in_(resource_ids), Blackout.start < end, Blackout.end > start)
-        .order_by(Blackout.start)
+    """Active bookings and blackouts of ``resource_ids`` (a list, or a ``select`` of ids) meeting ``[start, end)``,
+    each in order of start: one statement (a union of the two tables' columns, read without the ORM)."""
+    bookings, blackouts = Booking.__table__.c, Blackout.__table__.c
+    rows = db.session.execute(
+        union_all(
+            select(literal(False).label("blackout"), bookings.resource_id, bookings.start, bookings.end).where(
+                bookings.resource_id.in_(resource_ids),
+                bookings.status.in_(ACTIVE_STATUSES),
+                bookings.start < end,
+                bookings.end > start,
+            ),
+            select(literal(True), blackouts.resource_id, blackouts.start, blackouts.end).where(
+                blackouts.resource_id.in_(resource_ids), blackouts.start < end, blackouts.end > start
+            ),
+        ).order_by("start")
     ).all()
     by_resource: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for rid, s, e in bookings:
-        by_resource[rid][0].append((s, e))
-    for rid, s, e in blackouts:
-        by_resource[rid][1].append((s, e))
+    for blackout, rid, s, e in rows:
+        by_resource[rid][blackout].append((s, e))
     return by_resource
 
 

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Booking, BookingHistory, Organization, User
@@ -27,6 +28,21 @@ S = BookingStatus
 
 def is_partner_sme(organization: Organization, owner_id: int) -> bool:
     return organization.kind == OrgKind.sme and policy.are_partners(owner_id, organization.id)
+
+
+def partner_smes(owner_id: int, organization_ids) -> set[int]:
+    """Those of ``organization_ids`` that ``is_partner_sme`` of ``owner_id``: one statement for them all."""
+    if not organization_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Organization.id).where(
+                Organization.id.in_(organization_ids),
+                Organization.kind == OrgKind.sme,
+                policy.partners_of(owner_id).exists(),
+            )
+        )
+    )
 
 
 def applicable_rate(booking: Booking) -> tuple[Decimal, bool]:

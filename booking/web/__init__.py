@@ -2,12 +2,30 @@
 
 from decimal import Decimal
 
-from flask import Blueprint
+from flask import Blueprint, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
 
 from .. import labels
+from ..api.types import MAX_PAGE
 from ..services.clock import to_local
 
 bp = Blueprint("web", __name__)
+
+
+@bp.before_request
+def refuse_nul_in_query():
+    """A NUL character in the query string is refused on every page with a 400 page: no database stores one (and
+    PostgreSQL refuses it outright). Forms refuse it beside the field (``forms.TextForm``)."""
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        raise BadRequest(_("The address contains a NUL character."))
+
+
+def page_arg() -> int:
+    """The ``page`` query parameter, bounded as the API bounds it (1 to ``MAX_PAGE``); one out of bounds is the
+    nearest page in bounds, one that is not a number the first."""
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(1, page), MAX_PAGE)
 
 
 @bp.app_template_filter("local")

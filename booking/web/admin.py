@@ -11,7 +11,7 @@ from ..models import MailStatus, OutboxMail
 from ..services import mail as mail_service
 from ..services import policy
 from ..services.clock import now_utc
-from . import bp
+from . import bp, page_arg
 
 PER_PAGE = 50
 
@@ -31,7 +31,7 @@ def admin_outbox():
         stmt = stmt.where(OutboxMail.status == status)
     else:
         status = ""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     pagination = db.paginate(
         stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()), page=page, per_page=PER_PAGE, error_out=False
     )

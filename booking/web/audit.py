@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import AuditEntry
 from ..services import policy
-from . import bp
+from . import bp, page_arg
 
 PER_PAGE = 50
 
@@ -21,6 +21,6 @@ def audit_log():
     action = (request.args.get("action") or "").strip()[:64]
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
     return render_template("admin/audit.html", pagination=pagination, action=action)

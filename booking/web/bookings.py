@@ -15,7 +15,7 @@ from ..services import accounts, policy
 from ..services import bookings as booking_service
 from ..services.clock import local_date, local_day_span, now_utc
 from ..services.errors import DomainError, ValidationFailed
-from . import bp
+from . import bp, page_arg
 
 S = BookingStatus
 TABS = {
@@ -36,7 +36,7 @@ def my_bookings():
         tab = "upcoming"
     stmt = select(Booking).where(Booking.organization_id == current_user.organization_id, Booking.status.in_(TABS[tab]))
     order = Booking.start.asc() if tab in ("upcoming", "pending", "approved") else Booking.start.desc()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     pagination = db.paginate(stmt.order_by(order, Booking.id), page=page, per_page=PER_PAGE, error_out=False)
     token = accounts.calendar_token_of(current_user)
     feed = external_url("calendar.user_feed", token=token) if token else None
@@ -61,8 +61,15 @@ def _booking_for_action(booking_id: int) -> Booking:
 def _act(action, booking_id: int, success: str, back: str):
     booking = _booking_for_action(booking_id)
     note = (request.form.get("note") or "").strip()
-    if len(note) > 2000:
-        flash(_("The note is too long (at most 2,000 characters)."), "error")
+    problem = (
+        _("The note is too long (at most 2,000 characters).")
+        if len(note) > 2000
+        else _("Must not contain NUL characters.")
+        if "\x00" in note
+        else None
+    )
+    if problem:
+        flash(problem, "error")
         return redirect(back)
     try:
         action(current_user, booking, note, now_utc())
@@ -94,6 +101,8 @@ def rate(booking_id: int):
             raise ValidationFailed(_("Choose a score from 1 to 5."))
         if len(comment) > 2000:
             raise ValidationFailed(_("The comment is too long (at most 2,000 characters)."))
+        if "\x00" in comment:
+            raise ValidationFailed(_("Must not contain NUL characters."))
         booking_service.rate_booking(current_user, booking, score, comment, now_utc())
     except DomainError as exc:
         db.session.rollback()
@@ -153,7 +162,9 @@ def approvals():
         .unique()
         .all()
     )
-    partners = {b.id: booking_service.is_partner_sme(b.organization, b.resource.organization_id) for b in pending}
+    # Every pending booking is on the organization's own resources: its partners are looked up once for them all.
+    partner_ids = booking_service.partner_smes(current_user.organization_id, {b.organization_id for b in pending})
+    partners = {b.id: b.organization_id in partner_ids for b in pending}
     return render_template(
         "approvals.html",
         pending=pending,

@@ -14,7 +14,7 @@ from ..services.availability import availability, catalog_page, free_page, searc
 from ..services.clock import local_date, local_day_span, local_midnight, now_utc
 from ..services.errors import DomainError
 from ..services.schedule import minute_to_hhmm
-from . import bp
+from . import bp, page_arg
 from .forms import BookingRequestForm, CatalogFilterForm
 
 PER_PAGE = 12
@@ -28,7 +28,7 @@ def catalog():
     filters = {}
     if valid:
         filters = {key: getattr(form, key).data or None for key in ("q", "kind", "city", "industry", "field")}
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     stmt = search_resources(filters)
     if valid and form.day.data:
         start, end = local_day_span(form.day.data)

@@ -1,6 +1,7 @@
 import re
 from datetime import datetime, time, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
@@ -8,18 +9,39 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import labels
 from ..models.enums import ResourceKind
-from ..services.clock import local_midnight, platform_tz
+from ..services.clock import FIRST_YEAR, LAST_YEAR, local_midnight, platform_tz
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
 
 
-class LoginForm(FlaskForm):
+def check_day(form, field):
+    """A date in the years every date is bounded to (the API's, ``clock.FIRST_YEAR`` to ``LAST_YEAR``)."""
+    if field.data is not None and not (FIRST_YEAR <= field.data.year <= LAST_YEAR):
+        raise ValidationError(
+            _("Choose a date between the years %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR)
+        )
+
+
+class TextForm(FlaskForm):
+    """A form whose text fields refuse NUL characters beside the field: no database stores them faithfully (and
+    PostgreSQL refuses them outright)."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, _("Must not contain NUL characters.")]
+                valid = False
+        return valid
+
+
+class LoginForm(TextForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
 
 
-class SearchForm(FlaskForm):
+class SearchForm(TextForm):
     class Meta:
         csrf = False
 
@@ -30,7 +52,7 @@ def _with_any(table: str, any_label) -> list[tuple[str, str]]:
     return [("", str(any_label))] + labels.choices(table)
 
 
-class CatalogFilterForm(FlaskForm):
+class CatalogFilterForm(TextForm):
     """The catalog's filters (SPEC §3), read from the query string."""
 
     class Meta:
@@ -41,7 +63,7 @@ class CatalogFilterForm(FlaskForm):
     city = SelectField(_l("City"), validators=[Optional()])
     industry = SelectField(_l("Industry"), validators=[Optional()])
     field = SelectField(_l("Metrology field"), validators=[Optional()])
-    day = DateField(_l("Free on"), validators=[Optional()])
+    day = DateField(_l("Free on"), validators=[Optional(), check_day])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,15 +73,15 @@ class CatalogFilterForm(FlaskForm):
         self.field.choices = _with_any("field", _l("All fields"))
 
 
-class BookingRequestForm(FlaskForm):
+class BookingRequestForm(TextForm):
     """A booking request on a resource's page. Times are local wall-clock times; datasets take whole days."""
 
-    day = DateField(_l("Date"), validators=[DataRequired()])
+    day = DateField(_l("Date"), validators=[DataRequired(), check_day])
     # Required for every kind but datasets, so checked by the inline validators below: an Optional() here would stop
     # the chain on an empty value before they run.
     start_time = StringField(_l("Start time"))
     end_time = StringField(_l("End time"))
-    last_day = DateField(_l("Last day"))
+    last_day = DateField(_l("Last day"), validators=[check_day])
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
     sample_description = TextAreaField(_l("Sample"), validators=[Optional(), Length(max=2000)])
 

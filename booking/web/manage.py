@@ -23,7 +23,7 @@ from ..services import accounts, organizations, policy
 from ..services import resources as resource_service
 from ..services.clock import local_date, now_utc
 from ..services.errors import Conflict, DomainError
-from . import bp
+from . import bp, page_arg
 from .manage_forms import (
     PARTNERSHIP_STATUS,
     BlackoutForm,
@@ -80,7 +80,7 @@ def manage_resources():
         .where(Resource.organization_id == org.id)
         .order_by(Resource.status == ResourceStatus.retired, Resource.name, Resource.id)
     )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
     return render_template(
         "manage/resources.html",

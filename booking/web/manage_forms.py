@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -39,6 +38,7 @@ from ..services.accounts import MIN_PASSWORD_LENGTH
 from ..services.policy import STAFF_ROLES
 from ..services.resources import MAX_HOURLY_FEE
 from ..services.schedule import hhmm_to_minute, local_instant, minute_to_hhmm
+from .forms import TextForm, check_day
 
 NAME_MAX, TEXT_MAX = 200, 2000
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
@@ -67,7 +67,7 @@ def _blank_first(table: str) -> list[tuple[str, str]]:
     return [("", "—")] + labels.choices(table)
 
 
-class ManageForm(FlaskForm):
+class ManageForm(TextForm):
     """Refuses text that cannot be stored faithfully (NUL characters) and gathers errors that belong to no field."""
 
     class Meta:
@@ -83,14 +83,6 @@ class ManageForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.general_errors: list[str] = []
 
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        for field in self:
-            if isinstance(field.data, str) and "\x00" in field.data:
-                field.errors = [*field.errors, _("Must not contain NUL characters.")]
-                valid = False
-        return valid
-
     def attach_error(self, exc, targets: dict | None = None) -> None:
         """Show a service's error beside the fields it names (``targets`` maps the service's names to fields);
         what names no field of this form is shown above it."""
@@ -103,11 +95,6 @@ class ManageForm(FlaskForm):
                 placed = True
         if not placed:
             self.general_errors.append(exc.message)
-
-
-def _check_day(form, field):
-    if field.data is not None and not (1970 <= field.data.year <= 2200):
-        raise ValidationError(_("Choose a date between the years 1970 and 2200."))
 
 
 def _check_fee(form, field):
@@ -169,7 +156,7 @@ class ResourceForm(ManageForm):
         _l("Traceability institution"), validators=[Optional(), Length(max=NAME_MAX)]
     )
     certificate_no = StringField(_l("Certificate number"), validators=[Optional(), Length(max=NAME_MAX)])
-    certificate_valid_until = DateField(_l("Certificate valid until"), validators=[Optional(), _check_day])
+    certificate_valid_until = DateField(_l("Certificate valid until"), validators=[Optional(), check_day])
     # operation
     status = SelectField(_l("Status"), default="normal", validators=[DataRequired()])
     sharing_mode = SelectField(_l("Sharing mode"), default="self_operated", validators=[DataRequired()])
@@ -288,11 +275,11 @@ class RetireForm(ManageForm):
 
 
 class BlackoutForm(ManageForm):
-    start_date = DateField(_l("From (date)"), validators=[InputRequired(), _check_day])
+    start_date = DateField(_l("From (date)"), validators=[InputRequired(), check_day])
     start_time = StringField(
         _l("From (time)"), default="00:00", validators=[InputRequired(), Regexp(HHMM, message=_l("Use HH:MM."))]
     )
-    end_date = DateField(_l("Until (date)"), validators=[InputRequired(), _check_day])
+    end_date = DateField(_l("Until (date)"), validators=[InputRequired(), check_day])
     end_time = StringField(
         _l("Until (time)"), default="24:00", validators=[InputRequired(), Regexp(HHMM, message=_l("Use HH:MM."))]
     )
@@ -391,7 +378,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class PartnershipForm(ManageForm):
     sme_id = SelectField(_l("SME"), validators=[DataRequired(message=_l("Choose an SME."))])
-    started_on = DateField(_l("Started on"), validators=[InputRequired(), _check_day])
+    started_on = DateField(_l("Started on"), validators=[InputRequired(), check_day])
     cooperation = MultiCheckboxField(_l("Forms of cooperation"))
 
     def __init__(self, *args, smes=(), **kwargs):

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Notification
 from ..services.clock import now_utc
 from ..services.notifications import mark_read
-from . import bp
+from . import bp, page_arg
 
 PER_PAGE = 20
 
@@ -33,7 +33,7 @@ def notifications():
     stmt = select(Notification).where(Notification.user_id == current_user.id)
     if only_unread:
         stmt = stmt.where(Notification.read_at.is_(None))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     pagination = db.paginate(
         stmt.order_by(Notification.created_at.desc(), Notification.id.desc()),
         page=page,

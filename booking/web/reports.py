@@ -5,7 +5,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 
 from .. import labels
@@ -16,6 +15,7 @@ from ..services.errors import DomainError, ValidationFailed
 from . import bp
 from .dashboard import COLUMNS, flat_row, hbar_chart
 from .exports import XLSX_MIMETYPE, csv_text, xlsx_bytes
+from .forms import TextForm
 
 PROGRAM_FIELDS = (
     "city",
@@ -31,7 +31,7 @@ PROGRAM_FIELDS = (
 TOP_FIELDS = ("effective_hours", "external_hours", "utilization_rate", "sharing_rate", "orgs_served", "smes_served")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(TextForm):
     """The regulator's own text. Its bounds are the service's rule; the form only carries the text."""
 
     achievements = TextAreaField(_l("Achievements"))
