@@ -261,13 +261,19 @@ def operations() -> dict[str, dict[str, dict]]:
                 query=s.Page,
                 errors=(403, 404),
             ),
-            "post": operation(
-                "create_blackout",
-                "resources",
-                "Close a resource for a period; over active bookings only with force.",
-                {201: answer("The blackout and the bookings it cancelled.", ref("BlackoutCreated"))},
-                body=ref("BlackoutCreate"),
-                errors=(403, 404, 409),
+            "post": _described(
+                operation(
+                    "create_blackout",
+                    "resources",
+                    "Close a resource for a period; over active bookings only with force.",
+                    {201: answer("The blackout and the bookings it cancelled.", ref("BlackoutCreated"))},
+                    body=ref("BlackoutCreate"),
+                    errors=(403, 404, 409),
+                ),
+                "Over active bookings the answer is 409 conflict listing them (error.bookings), unless force is true: "
+                "then the pending and approved ones are cancelled and their requesters told. A booking in use is "
+                "never cancelled: with one in the period the answer is 409 conflict listing it, force or not, until "
+                "the staff check it out.",
             ),
         },
         "/resources/{resource_id}/blackouts/{blackout_id}": {
@@ -367,3 +373,8 @@ def operations() -> dict[str, dict[str, dict]]:
             for op in methods.values():
                 op["parameters"] = params + op.get("parameters", [])
     return paths
+
+
+def _described(op: dict, description: str) -> dict:
+    op["description"] = description
+    return op
