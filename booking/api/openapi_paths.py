@@ -338,7 +338,11 @@ def operations() -> dict[str, dict[str, dict]]:
             errors=(403, 404, 409),
             body_required=False,
         )
-        op["description"] = "The body is optional; its note is required to reject, and when the owner cancels."
+        op["description"] = (
+            "The body is optional; its note is required to reject, and when the owner cancels. The requester's "
+            "organization cancels only before the start (later: 409 invalid_transition); the owner may cancel an "
+            "approved booking after its start too."
+        )
         ops[f"/bookings/{{booking_id}}/{action}"] = {"post": op}
     ops["/openapi.json"] = {
         "get": operation(
