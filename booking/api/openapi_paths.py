@@ -299,13 +299,21 @@ def operations() -> dict[str, dict[str, dict]]:
                 {200: page_of("Booking")},
                 query=s.BookingFilters,
             ),
-            "post": operation(
-                "create_booking",
-                "bookings",
-                "Request a booking (rules of SPEC §2.2).",
-                {201: answer("The booking, pending or approved.", ref("Booking"))},
-                body=ref("BookingCreate"),
-                errors=(403, 409),
+            "post": _described(
+                operation(
+                    "create_booking",
+                    "bookings",
+                    "Request a booking (rules of SPEC §2.2).",
+                    {201: answer("The booking, pending or approved.", ref("Booking"))},
+                    body=ref("BookingCreate"),
+                    errors=(403, 409),
+                ),
+                "Send an Idempotency-Key header to retry safely: a repeat of the request with the same key (by the "
+                "same user, within 24 hours) makes no second booking and gets the first answer, status and body "
+                "alike, also while the first request is still at work. Only a booking made is remembered: a refused "
+                "request may be retried with its key and is judged afresh. The same key with a different body is "
+                "422 validation_error on Idempotency-Key.",
+                [IDEMPOTENCY_KEY],
             ),
         },
         "/bookings/{booking_id}": {
@@ -379,6 +387,17 @@ def operations() -> dict[str, dict[str, dict]]:
     return paths
 
 
-def _described(op: dict, description: str) -> dict:
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A key of the client's choosing, unique per request it means (a UUID, say); kept 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+
+
+def _described(op: dict, description: str, parameters: list | None = None) -> dict:
     op["description"] = description
+    if parameters:
+        op["parameters"] = [*op.get("parameters", []), *parameters]
     return op
