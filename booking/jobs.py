@@ -49,7 +49,7 @@ from .extensions import db
 from .models import Booking, JobRun, Resource
 from .models.base import utcnow
 from .models.enums import BookingStatus
-from .services import mail, rollups, scheduled
+from .services import idempotency, mail, rollups, scheduled
 from .services.clock import local_date, platform_tz
 from .services.locks import lock_booking
 from .services.rules import NO_SHOW_LIMIT, NO_SHOW_WINDOW, no_show_counted
@@ -187,6 +187,13 @@ def roll_up_statistics(now: datetime) -> dict:
     return rollups.roll_up(local_date(now) - timedelta(days=1), now)
 
 
+def purge_idempotency_keys(now: datetime) -> dict:
+    """Delete the Idempotency-Keys of booking requests older than their 24 hours (``services.idempotency``)."""
+    purged = idempotency.purge_expired(now)
+    db.session.commit()
+    return {"purged": purged} if purged else {}
+
+
 def deliver_mail(now: datetime) -> dict:
     """Send the outbox's due mail (``booking.services.mail``)."""
     return mail.deliver_mail(now)
@@ -230,6 +237,7 @@ JOBS = (
     Job("warn_calibration", warn_calibration, daily_at(8)),
     Job("remind_city_regulators", remind_city_regulators, daily_at(9)),
     Job("roll_up_statistics", roll_up_statistics, daily_at(2)),
+    Job("purge_idempotency_keys", purge_idempotency_keys, daily_at(3)),
     Job("deliver_mail", deliver_mail, every_minute),
 )
 

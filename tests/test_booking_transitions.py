@@ -254,11 +254,35 @@ def test_a_requesters_cancellation_less_than_two_hours_ahead_counts_toward_suspe
     assert_error(_request_later(w, monkeypatch, 2), 403, "suspended")
 
 
-def test_a_requesters_cancellation_after_the_start_counts_toward_suspension(factory, w):
-    _two_no_shows(factory, w)
+def test_the_requester_cannot_cancel_once_the_booking_has_started_and_its_fee_stands(api, factory, w):
+    """From the start a booking runs its course: the requester's organization cannot cancel it (nor a colleague
+    of the requester), during the booking or after its end, so the fee cannot be avoided."""
+    colleague = factory.make_user(w.sme, Role.org_admin)
+    for starts_in in (timedelta(minutes=-20), timedelta(hours=-2)):
+        started = soon(factory, w, starts_in=starts_in, fee=120)
+        before = seen(w.requester, started.id)
+        for client in (w.requester, api.as_(colleague)):
+            assert_error(client.post(f"/bookings/{started.id}/cancel"), 409, "invalid_transition", case=starts_in)
+        after = seen(w.requester, started.id)
+        assert (after["status"], after["sequence"], after["fee"]) == ("approved", before["sequence"], before["fee"])
+
+
+def test_the_owner_still_cancels_a_started_booking_with_a_reason(factory, w):
     started = soon(factory, w, starts_in=timedelta(minutes=-20))
-    assert w.requester.post(f"/bookings/{started.id}/cancel").get_json()["status"] == "cancelled"
-    assert_error(w.requester.post("/bookings", json=booking_body(w.resource, w.day, 9, 10)), 403, "suspended")
+    assert_error(w.staff.post(f"/bookings/{started.id}/cancel", json={}), 422, "validation_error", "note")
+    response = w.staff.post(f"/bookings/{started.id}/cancel", json={"note": "设备故障，停止使用"})
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    db.session.expire_all()
+    booking = db.session.get(Booking, started.id)
+    assert booking.cancelled_by_owner and not booking.counts_as_no_show
+
+
+def test_the_owners_staff_booking_their_own_resource_cancel_after_the_start_only_as_the_owner(factory, w):
+    own = factory.make_booking(
+        w.resource, w.operator, datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10), status=S.approved
+    )
+    assert_error(w.staff.post(f"/bookings/{own.id}/cancel"), 422, "validation_error", "note")
+    assert w.staff.post(f"/bookings/{own.id}/cancel", json={"note": "提前结束"}).get_json()["status"] == "cancelled"
 
 
 def test_a_requesters_cancellation_in_good_time_does_not_count(factory, w, monkeypatch):

@@ -48,9 +48,11 @@ def _sign_in(base: str, users: list) -> list[str]:
     return tokens
 
 
-def _fire_together(base: str, tokens: list[str], bodies: list[dict]) -> list[requests.Response]:
+def _fire_together(
+    base: str, tokens: list[str], bodies: list[dict], headers: dict | None = None
+) -> list[requests.Response]:
     """POST every body to /bookings from its own thread, all released at the same instant; request ``i`` is
-    made with ``tokens[i % len(tokens)]``. Returns the responses in the order of ``bodies``."""
+    made with ``tokens[i % len(tokens)]`` (and ``headers``). Returns the responses in the order of ``bodies``."""
     barrier = threading.Barrier(len(bodies))
     responses: list[requests.Response | None] = [None] * len(bodies)
     errors: list[BaseException] = []
@@ -58,6 +60,7 @@ def _fire_together(base: str, tokens: list[str], bodies: list[dict]) -> list[req
     def send(i: int, body: dict) -> None:
         try:
             with requests.Session() as session:
+                session.headers.update(headers or {})
                 session.headers["Authorization"] = f"Bearer {tokens[i % len(tokens)]}"
                 barrier.wait(timeout=HTTP_TIMEOUT)
                 responses[i] = session.post(f"{base}/api/v1/bookings", json=body, timeout=HTTP_TIMEOUT)

@@ -294,6 +294,35 @@ def test_blackout_over_an_approved_booking_warns_and_changes_nothing_until_force
     assert "送检：年度校准" in text(client.get(url))
 
 
+def test_blackout_over_a_booking_in_use_is_refused_beside_the_period_without_offering_force(client, factory, provider):
+    org, admin, _ = provider
+    resource = factory.make_resource(org)
+    requester = factory.make_user(factory.make_org(kind=OrgKind.sme, name="正在使用的企业"), Role.member)
+    day = next_weekday(4)
+    booking = factory.make_booking(resource, requester, local(day, 9), local(day, 10), BookingStatus.in_use)
+    sign_in(client, admin)
+    url = f"/manage/resources/{resource.id}/blackouts"
+    typed = {
+        "start_date": day.isoformat(),
+        "start_time": "08:00",
+        "end_date": day.isoformat(),
+        "end_time": "12:00",
+        "reason": "maintenance",
+        "note": "紧急维修",
+    }
+    warned = f"{local(day, 8).isoformat()}/{local(day, 12).isoformat()}"
+    # Even a forged confirmation of that very period does not cancel a booking in use.
+    for data in (typed, {**typed, "force": "y", "warned": warned}):
+        response = submit(client, url, data)
+        assert response.status_code == 409
+        page = text(response)
+        assert 'id="start_time-error"' in page and "正在使用的企业" in page
+        assert 'name="force"' not in page and "紧急维修" in page
+    db.session.refresh(booking)
+    assert booking.status == BookingStatus.in_use
+    assert db.session.scalars(select(Blackout)).all() == []
+
+
 def test_blackout_form_errors_keep_what_was_typed(client, factory, provider):
     org, admin, _ = provider
     resource = factory.make_resource(org)

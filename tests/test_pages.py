@@ -149,6 +149,23 @@ def test_member_cancels_a_booking_from_my_bookings(app, factory):
     assert booking.history[-1].note == "计划变更"
 
 
+def test_after_its_start_a_booking_offers_the_requester_no_cancel_button_and_a_forged_post_is_refused(app, factory):
+    resource = factory.make_resource()
+    sme = _sme(factory)
+    now = datetime.now(UTC).replace(microsecond=0)
+    ahead = factory.make_booking(resource, sme, now + timedelta(days=2))
+    started = factory.make_booking(resource, sme, now - timedelta(minutes=20), fee=90)
+    client = sign_in(app, sme)
+    html = client.get("/bookings").get_data(as_text=True)
+    assert f"/bookings/{ahead.id}/cancel" in html
+    assert f"/bookings/{started.id}/cancel" not in html
+    response = post_form(client, "/bookings", f"/bookings/{started.id}/cancel", {"note": "不用了"})
+    assert response.status_code == 302
+    assert 'class="flash error"' in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.refresh(started)
+    assert (started.status, started.fee) == (BookingStatus.approved, 90)
+
+
 def test_completed_booking_can_be_rated(app, factory):
     resource = factory.make_resource()
     sme = _sme(factory)

@@ -1,12 +1,13 @@
 """Bookings and their transitions (SPEC §2.1–2.2, §3)."""
 
+from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Booking
 from ..services import bookings as booking_service
-from ..services import policy
+from ..services import idempotency, policy
 from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
 from . import api_user, authorize, bp, has_body, ok, page_of, parse_body, parse_query
@@ -24,19 +25,30 @@ def visible_booking(user, booking_id: int) -> Booking:
 
 @bp.post("/bookings")
 def create_booking():
+    """With an ``Idempotency-Key`` header, a repeat of the request gets the first answer (``services.idempotency``)."""
     user = api_user()
     authorize(booking_service.authorize_request, user)
+    key = idempotency.read_key(request.headers.get(idempotency.HEADER))
     body = parse_body(BookingCreate)
+    now = now_utc()
+    claimed = None
+    if key is not None:
+        claimed = idempotency.claim(user, key, idempotency.fingerprint(body.model_dump_json()), now)
+        if isinstance(claimed, idempotency.Answer):
+            db.session.rollback()
+            return current_app.response_class(claimed.body, status=claimed.status, mimetype="application/json")
     try:
         booking = booking_service.request_booking(
-            user, body.resource_id, body.start, body.end, body.purpose, body.sample_description, now_utc()
+            user, body.resource_id, body.start, body.end, body.purpose, body.sample_description, now
         )
     except NotFound as missing:  # the resource (locked first, so read once): a field of the request
         raise ValidationFailed(_("No such resource."), fields={"resource_id": _("no such resource")}) from missing
     # Serialized before the commit, which would expire the booking and make the answer read it back.
-    payload = booking_json(booking)
+    response, status = ok(booking_json(booking), 201)
+    if claimed is not None:
+        idempotency.remember(claimed, idempotency.Answer(status, response.get_data(as_text=True)))
     db.session.commit()
-    return ok(payload, 201)
+    return response, status
 
 
 @bp.get("/bookings")

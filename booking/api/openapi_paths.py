@@ -261,13 +261,19 @@ def operations() -> dict[str, dict[str, dict]]:
                 query=s.Page,
                 errors=(403, 404),
             ),
-            "post": operation(
-                "create_blackout",
-                "resources",
-                "Close a resource for a period; over active bookings only with force.",
-                {201: answer("The blackout and the bookings it cancelled.", ref("BlackoutCreated"))},
-                body=ref("BlackoutCreate"),
-                errors=(403, 404, 409),
+            "post": _described(
+                operation(
+                    "create_blackout",
+                    "resources",
+                    "Close a resource for a period; over active bookings only with force.",
+                    {201: answer("The blackout and the bookings it cancelled.", ref("BlackoutCreated"))},
+                    body=ref("BlackoutCreate"),
+                    errors=(403, 404, 409),
+                ),
+                "Over active bookings the answer is 409 conflict listing them (error.bookings), unless force is true: "
+                "then the pending and approved ones are cancelled and their requesters told. A booking in use is "
+                "never cancelled: with one in the period the answer is 409 conflict listing it, force or not, until "
+                "the staff check it out.",
             ),
         },
         "/resources/{resource_id}/blackouts/{blackout_id}": {
@@ -293,13 +299,21 @@ def operations() -> dict[str, dict[str, dict]]:
                 {200: page_of("Booking")},
                 query=s.BookingFilters,
             ),
-            "post": operation(
-                "create_booking",
-                "bookings",
-                "Request a booking (rules of SPEC §2.2).",
-                {201: answer("The booking, pending or approved.", ref("Booking"))},
-                body=ref("BookingCreate"),
-                errors=(403, 409),
+            "post": _described(
+                operation(
+                    "create_booking",
+                    "bookings",
+                    "Request a booking (rules of SPEC §2.2).",
+                    {201: answer("The booking, pending or approved.", ref("Booking"))},
+                    body=ref("BookingCreate"),
+                    errors=(403, 409),
+                ),
+                "Send an Idempotency-Key header to retry safely: a repeat of the request with the same key (by the "
+                "same user, within 24 hours) makes no second booking and gets the first answer, status and body "
+                "alike, also while the first request is still at work. Only a booking made is remembered: a refused "
+                "request may be retried with its key and is judged afresh. The same key with a different body is "
+                "422 validation_error on Idempotency-Key.",
+                [IDEMPOTENCY_KEY],
             ),
         },
         "/bookings/{booking_id}": {
@@ -332,7 +346,11 @@ def operations() -> dict[str, dict[str, dict]]:
             errors=(403, 404, 409),
             body_required=False,
         )
-        op["description"] = "The body is optional; its note is required to reject, and when the owner cancels."
+        op["description"] = (
+            "The body is optional; its note is required to reject, and when the owner cancels. The requester's "
+            "organization cancels only before the start (later: 409 invalid_transition); the owner may cancel an "
+            "approved booking after its start too."
+        )
         ops[f"/bookings/{{booking_id}}/{action}"] = {"post": op}
     ops["/openapi.json"] = {
         "get": operation(
@@ -367,3 +385,19 @@ def operations() -> dict[str, dict[str, dict]]:
             for op in methods.values():
                 op["parameters"] = params + op.get("parameters", [])
     return paths
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A key of the client's choosing, unique per request it means (a UUID, say); kept 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+
+
+def _described(op: dict, description: str, parameters: list | None = None) -> dict:
+    op["description"] = description
+    if parameters:
+        op["parameters"] = [*op.get("parameters", []), *parameters]
+    return op

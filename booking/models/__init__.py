@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .booking import Booking, BookingHistory
+from .idempotency import IdempotencyKey
 from .job_run import JobRun
 from .notification import Notification
 from .organization import Organization, Partnership
@@ -20,6 +21,7 @@ __all__ = [
     "BookingHistory",
     "CityReport",
     "EndedSession",
+    "IdempotencyKey",
     "JobRun",
     "LoginFailure",
     "MailStatus",

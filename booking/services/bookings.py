@@ -247,16 +247,27 @@ def can_cancel(user: User, booking: Booking) -> bool:
     return policy.acts_for_requester(user, booking) or policy.can_operate_resource(user, booking.resource)
 
 
+def requester_may_cancel(booking: Booking, now: datetime) -> bool:
+    """The requester's organization cancels a pending or approved booking before its start only; from the start
+    the booking runs its course (and its fee stands), though the owner may still cancel it with a reason."""
+    return booking.status in (S.pending, S.approved) and now < booking.start
+
+
 def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
-    """The requester's organization may cancel with an optional note, less than 2 h before the start counting as
-    a no-show; the owner must give a reason and never counts against the requester."""
+    """The requester's organization may cancel before the start with an optional note, less than 2 h before the
+    start counting as a no-show; the owner must give a reason, may cancel after the start too, and never counts
+    against the requester."""
     authorize("cancel", actor, booking)
     _require_state(booking, (S.pending, S.approved), _("cancelled"))
-    by_requester = policy.acts_for_requester(actor, booking)
+    # Staff of the owner booking their own resource act for the requester until the start, for the owner after it.
+    by_requester = policy.acts_for_requester(actor, booking) and not (
+        now >= booking.start and policy.can_operate_resource(actor, booking.resource)
+    )
+    if by_requester and not requester_may_cancel(booking, now):
+        raise InvalidTransition(_("A booking cannot be cancelled by its requester once it has started."))
     if not by_requester and not (note or "").strip():
         raise ValidationFailed(_("A reason is required."), fields={"note": _("required when the owner cancels")})
-    _record(booking, S.cancelled, actor, "cancel", note, now)
-    booking.cancelled_by_owner = not by_requester
+    _cancel(booking, actor, "cancel", note, now, by_owner=not by_requester)
     if by_requester and booking.start - now < LATE_CANCEL_WINDOW:
         booking.counts_as_no_show = True
     if by_requester:
@@ -274,6 +285,30 @@ def cancel_booking(actor: User, booking: Booking, note: str, now: datetime) -> B
             booking, NotificationKind.cancelled, lambda: _("Booking cancelled by the provider"), now, note
         )
     return booking
+
+
+def cancel_for_closure(actor: User, booking: Booking, note: str, now: datetime) -> Booking:
+    """A blackout forced over a pending or approved booking cancels it as its owner (SPEC §2) and tells the
+    requester. A booking in use is never cancelled this way: ``resources.add_blackout`` refuses the blackout."""
+    _require(policy.can_operate_resource(actor, booking.resource), _("You cannot cancel this booking."))
+    _require_state(booking, (S.pending, S.approved), _("cancelled"))
+    _cancel(booking, actor, "blackout_cancel", note, now, by_owner=True)
+    notify(
+        [booking.requester],
+        NotificationKind.blackout_cancelled,
+        f"blackout_cancelled:b{booking.id}",
+        lambda: (_("Booking cancelled: the resource is closed"), f"{booking.resource.name} · {_when(booking)}"),
+        now,
+        booking_id=booking.id,
+        resource_id=booking.resource_id,
+    )
+    return booking
+
+
+def _cancel(booking: Booking, actor: User, action: str, note: str, now: datetime, *, by_owner: bool) -> None:
+    """The one cancellation: called after ``_require_state`` locked the booking and checked its state."""
+    _record(booking, S.cancelled, actor, action, note, now)
+    booking.cancelled_by_owner = by_owner
 
 
 # Use -------------------------------------------------------------------------------------------------------------

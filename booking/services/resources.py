@@ -9,13 +9,12 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Blackout, Booking, OpeningHours, Organization, Resource, User
-from ..models.enums import ACTIVE_STATUSES, BookingStatus, NotificationKind, OrgKind, ResourceKind, ResourceStatus
+from ..models.enums import ACTIVE_STATUSES, BookingStatus, OrgKind, ResourceKind, ResourceStatus
 from . import audit, policy
-from .bookings import _record, _when
+from . import bookings as booking_service
 from .clock import iso
 from .errors import Conflict, Forbidden, ValidationFailed
 from .locks import lock_resource
-from .notifications import notify
 from .organizations import city_codes
 
 # The highest hourly fee (CNY): with the longest booking a horizon allows, a fee still fits its column.
@@ -158,6 +157,8 @@ def set_opening_hours(actor: User, resource: Resource, hours: list[tuple[int, in
 
 
 def bookings_in_the_way(resource_id: int, start: datetime, end: datetime) -> list[Booking]:
+    """The active bookings overlapping ``[start, end)``, each locked and read afresh: a check-in or check-out of one
+    of them waits until the blackout is decided, or the blackout sees its outcome."""
     stmt = (
         select(Booking)
         .where(
@@ -167,27 +168,38 @@ def bookings_in_the_way(resource_id: int, start: datetime, end: datetime) -> lis
             Booking.end > start,
         )
         .order_by(Booking.start)
+        .with_for_update(of=Booking)
+        .execution_options(populate_existing=True)
     )
     return list(db.session.scalars(stmt))
 
 
+def _listed(bookings: list[Booking]) -> dict:
+    return {
+        "bookings": [{"id": b.id, "start": iso(b.start), "end": iso(b.end), "status": b.status.value} for b in bookings]
+    }
+
+
 def add_blackout(actor: User, resource: Resource, data: dict, force: bool, now: datetime) -> tuple[Blackout, list]:
-    """A blackout over active bookings is refused (409 listing them) unless ``force``, which cancels them and
-    tells their requesters (SPEC §2)."""
+    """A blackout over active bookings is refused (409 listing them) unless ``force``, which cancels the pending
+    and approved ones through the booking service and tells their requesters (SPEC §2). A booking in use is never
+    cancelled (SPEC §2.1 has no such transition): the blackout is refused, ``force`` or not, until it is checked
+    out."""
     if not policy.can_operate_resource(actor, resource):
         raise Forbidden(_("Only the resource's staff can manage blackouts."))
     if data["end"] <= data["start"]:
         raise ValidationFailed(_("The end must be after the start."), fields={"end": _("must be after start")})
     lock_resource(resource.id)
     in_the_way = bookings_in_the_way(resource.id, data["start"], data["end"])
+    if any(b.status == BookingStatus.in_use for b in in_the_way):
+        raise Conflict(
+            _("A booking in this period is in use; check it out before closing the resource."),
+            fields={"start": _("a booking in use lies in this period")},
+            extra=_listed(in_the_way),
+        )
     if in_the_way and not force:
         raise Conflict(
-            _("Active bookings lie in this period; confirm with force to cancel them."),
-            extra={
-                "bookings": [
-                    {"id": b.id, "start": iso(b.start), "end": iso(b.end), "status": b.status.value} for b in in_the_way
-                ]
-            },
+            _("Active bookings lie in this period; confirm with force to cancel them."), extra=_listed(in_the_way)
         )
     blackout = Blackout(
         resource=resource,
@@ -200,21 +212,11 @@ def add_blackout(actor: User, resource: Resource, data: dict, force: bool, now: 
     )
     db.session.add(blackout)
     db.session.flush()
-    for booking in in_the_way:
-        from ..labels import label
+    from ..labels import label
 
-        note = _("Closed: %(reason)s", reason=label("blackout_reason", data["reason"]))
-        _record(booking, BookingStatus.cancelled, actor, "blackout_cancel", note, now)
-        booking.cancelled_by_owner = True
-        notify(
-            [booking.requester],
-            NotificationKind.blackout_cancelled,
-            f"blackout_cancelled:b{booking.id}",
-            lambda b=booking: (_("Booking cancelled: the resource is closed"), f"{b.resource.name} · {_when(b)}"),
-            now,
-            booking_id=booking.id,
-            resource_id=resource.id,
-        )
+    note = _("Closed: %(reason)s", reason=label("blackout_reason", data["reason"]))
+    for booking in in_the_way:
+        booking_service.cancel_for_closure(actor, booking, note, now)
     audit.record(
         actor,
         "blackout.create",

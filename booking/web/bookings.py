@@ -48,6 +48,7 @@ def my_bookings():
         feed=feed,
         webcal=feed.replace("https://", "webcal://").replace("http://", "webcal://") if feed else None,
         now=now_utc(),
+        may_cancel=booking_service.requester_may_cancel,
     )
 
 

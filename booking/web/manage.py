@@ -220,7 +220,12 @@ def blackouts(resource_id: int):
         db.session.rollback()
         ids = [b["id"] for b in exc.extra.get("bookings", [])]
         in_the_way = db.session.scalars(select(Booking).where(Booking.id.in_(ids)).order_by(Booking.start)).all()
-        form.warn()
+        if exc.fields:
+            # A booking in use: "force" cannot help, so it is not offered; the error stands beside the period.
+            form.attach_service_error(exc)
+            form.force.data = False
+        else:
+            form.warn()
         return _render_blackouts(resource, form, 409, in_the_way)
     except DomainError as exc:
         db.session.rollback()
