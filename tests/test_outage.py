@@ -67,6 +67,8 @@ def test_a_lost_database_answers_503_with_retry_after_on_pages_and_the_api(lost_
     # Signed in (a real session cookie): finding the user needs the database, and the page is still answered.
     with client.session_transaction() as session:
         session["_user_id"] = "1"
+        session["session_key"] = "a-session-key"
+        session["session_version"] = 0
     assert_unavailable_page(client.get("/bookings"))
     assert_logged_once_without_traceback(outage_log)
     with app.app_context():
