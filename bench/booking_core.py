@@ -7,7 +7,8 @@ Builds a small data set in seconds: a throwaway SQLite database (or, with a Post
 created and dropped), one resource with ``--bookings`` approved bookings in the month ahead. Then serves it with
 gunicorn (the project's gunicorn.conf.py, two sync workers) and times, one request after another,
 GET /api/v1/resources/{id}/availability?from=&to= for the month and
-GET /api/v1/bookings?resource_id=&from=&to=&per_page=100 (pages 1 and 2), printing p50 and p95 in milliseconds.
+GET /api/v1/bookings?resource_id=&from=&to=&per_page=100 (pages 1 and 2), printing p50 and p95 in milliseconds,
+after the floor every API request stands on: GET /api/v1/me (gunicorn, the token check, a small answer).
 The statements of each request are counted in process (a SQLAlchemy event on the engine, one request through the
 test client, after a first one that compiles the statements). Last, the calendar feed of all the bookings: built,
 unchanged, and answered 304 to a conditional request.
@@ -198,6 +199,7 @@ def run(app, url: str, args, tmp: Path) -> None:
     month = f"from={first.isoformat()}&to={last.isoformat()}"
     listing = f"/api/v1/bookings?resource_id={resource_id}&{month}&per_page={PER_PAGE}"
     cases = [
+        ("the floor: GET /api/v1/me", "/api/v1/me"),
         ("availability, one resource-month", f"/api/v1/resources/{resource_id}/availability?{month}"),
         (f"bookings list, page 1 of {PER_PAGE}", listing),
         (f"bookings list, page 2 of {PER_PAGE}", f"{listing}&page=2"),

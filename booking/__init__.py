@@ -27,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.url_map.converters["id"] = IdConverter
+    # JSON fields in the order SPEC lists them; sorting every object's keys costs a quarter of a long list's encoding.
+    app.json.sort_keys = False
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)

@@ -185,8 +185,9 @@ def get_or_404(model, ident: int, message: str | None = None):
 
 
 def page_of(stmt, page: int, per_page: int, serialize, rows: bool = False) -> dict:
-    """A page of ``stmt``'s results (its first column's objects, or whole rows with ``rows``), serialized, with the
-    total. A page that is neither full nor past the end tells the total itself, so the count runs only when needed."""
+    """A page of ``stmt``'s results, serialized, with the total: its first column's objects, each given to
+    ``serialize``, or with ``rows`` its whole rows, given to ``serialize`` together (a list of rows shares work).
+    A page that is neither full nor past the end tells the total itself, so the count runs only when needed."""
     from sqlalchemy import func, select
 
     from ..extensions import db
@@ -198,7 +199,8 @@ def page_of(stmt, page: int, per_page: int, serialize, rows: bool = False) -> di
         total = offset + len(items)
     else:
         total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return {"items": [serialize(i) for i in items], "page": page, "per_page": per_page, "total": total}
+    serialized = serialize(items) if rows else [serialize(i) for i in items]
+    return {"items": serialized, "page": page, "per_page": per_page, "total": total}
 
 
 def ok(payload, status: int = 200):

@@ -12,7 +12,13 @@ from ..services.clock import now_utc
 from ..services.errors import NotFound, ValidationFailed
 from . import api_user, authorize, bp, has_body, ok, page_of, parse_body, parse_query
 from .schemas import BookingCreate, BookingFilters, RatingBody, TransitionBody
-from .serializers import BOOKING_JSON_COLUMNS, BOOKING_ORGANIZATION, ORGANIZATION_SUMMARY, booking_json
+from .serializers import (
+    BOOKING_JSON_COLUMNS,
+    BOOKING_ORGANIZATION,
+    ORGANIZATION_SUMMARY,
+    booking_json,
+    booking_list_json,
+)
 
 
 def visible_booking(user, booking_id: int) -> Booking:
@@ -73,7 +79,7 @@ def list_bookings():
     if q.to is not None:
         stmt = stmt.where(Booking.start < q.to)
     stmt = stmt.order_by(Booking.start, Booking.id)
-    return ok(page_of(stmt, q.page, q.per_page, booking_json, rows=True))
+    return ok(page_of(stmt, q.page, q.per_page, booking_list_json, rows=True))
 
 
 @bp.get("/bookings/<id:booking_id>")

@@ -4,6 +4,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import any_, func, literal, select, union_all
@@ -21,8 +22,9 @@ from .schedule import opening_intervals
 MAX_PERIOD = timedelta(days=92)
 
 
-def _ceil_to_grid(dt: datetime, slot: int) -> datetime:
-    local = dt.astimezone(platform_tz())
+# The grid helpers take the platform zone from their caller: a month's free time calls them hundreds of times.
+def _ceil_to_grid(dt: datetime, slot: int, zone: ZoneInfo) -> datetime:
+    local = dt.astimezone(zone)
     minutes = local.hour * 60 + local.minute
     extra = (minutes % slot) * 60 + local.second + local.microsecond / 1e6
     if extra == 0:
@@ -30,20 +32,20 @@ def _ceil_to_grid(dt: datetime, slot: int) -> datetime:
     return dt + timedelta(seconds=slot * 60 - extra)
 
 
-def _floor_to_grid(dt: datetime, slot: int) -> datetime:
-    local = dt.astimezone(platform_tz())
+def _floor_to_grid(dt: datetime, slot: int, zone: ZoneInfo) -> datetime:
+    local = dt.astimezone(zone)
     minutes = local.hour * 60 + local.minute
     extra = (minutes % slot) * 60 + local.second + local.microsecond / 1e6
     return dt - timedelta(seconds=extra)
 
 
-def _day_floor(dt: datetime) -> datetime:
-    return local_midnight(dt.astimezone(platform_tz()).date())
+def _day_floor(dt: datetime, zone: ZoneInfo) -> datetime:
+    return local_midnight(dt.astimezone(zone).date())
 
 
-def _day_ceil(dt: datetime) -> datetime:
-    floor = _day_floor(dt)
-    return floor if floor == dt else local_midnight(dt.astimezone(platform_tz()).date() + timedelta(days=1))
+def _day_ceil(dt: datetime, zone: ZoneInfo) -> datetime:
+    floor = _day_floor(dt, zone)
+    return floor if floor == dt else local_midnight(dt.astimezone(zone).date() + timedelta(days=1))
 
 
 def check_period(start: datetime, end: datetime, end_field: str = "to") -> None:
@@ -86,8 +88,9 @@ def free_intervals(
     if resource.status in UNAVAILABLE_RESOURCE_STATUSES:
         return []
     dataset = resource.kind == ResourceKind.dataset
+    zone = platform_tz()
     if dataset:
-        base = [(max(_day_ceil(start), start), _day_floor(end))]
+        base = [(max(_day_ceil(start, zone), start), _day_floor(end, zone))]
         base = [(s, e) for s, e in base if s < e]
     else:
         base = opening_intervals(resource, start, end)
@@ -102,11 +105,11 @@ def free_intervals(
         for s, e in subtract([(o_start, o_end)], holes):
             s, e = max(s, start), min(e, end)
             if dataset:
-                s, e = _day_ceil(s), _day_floor(e)
+                s, e = _day_ceil(s, zone), _day_floor(e, zone)
                 if e > s:
                     result.append((s, e))
                 continue
-            s, e = _ceil_to_grid(s, resource.slot_minutes), _floor_to_grid(e, resource.slot_minutes)
+            s, e = _ceil_to_grid(s, resource.slot_minutes, zone), _floor_to_grid(e, resource.slot_minutes, zone)
             if (e - s) >= timedelta(minutes=resource.min_minutes):
                 result.append((s, e))
     return result

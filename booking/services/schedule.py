@@ -1,6 +1,7 @@
 """Opening hours as instants: weekly local intervals turned into ``[start, end)`` in UTC."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from ..models import Resource
 from .clock import local_midnight, platform_tz
@@ -24,11 +25,11 @@ def hhmm_to_minute(text: str) -> int | None:
     return h * 60 + m
 
 
-def local_instant(day: date, minute: int) -> datetime:
+def local_instant(day: date, minute: int, zone: ZoneInfo | None = None) -> datetime:
     """The UTC instant of ``minute`` minutes after local midnight of ``day`` (wall-clock, so DST-correct)."""
     if minute == 1440:
         return local_midnight(day + timedelta(days=1))
-    wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=platform_tz())
+    wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=zone or platform_tz())
     return wall.astimezone(UTC)
 
 
@@ -44,8 +45,8 @@ def opening_intervals(resource: Resource, start: datetime, end: datetime) -> lis
     day = first
     while day <= last:
         for oh in by_weekday.get(day.weekday(), ()):
-            o_start = local_instant(day, oh.start_minute)
-            o_end = local_instant(day, oh.end_minute)
+            o_start = local_instant(day, oh.start_minute, tz)
+            o_end = local_instant(day, oh.end_minute, tz)
             if o_start < end and start < o_end:
                 result.append((o_start, o_end))
         day += timedelta(days=1)
