@@ -34,7 +34,9 @@ class EventFacts(NamedTuple):
     location: str
     resource_updated_at: datetime
     organization_name: str
+    organization_updated_at: datetime
     provider_name: str
+    provider_updated_at: datetime
 
     @classmethod
     def of(cls, b: Booking) -> "EventFacts":
@@ -55,7 +57,9 @@ class EventFacts(NamedTuple):
             resource.location,
             resource.updated_at,
             b.organization.name,
+            b.organization.updated_at,
             resource.organization.name,
+            resource.organization.updated_at,
         )
 
 
@@ -76,7 +80,9 @@ _EVENT_COLUMNS = (
     Resource.location,
     Resource.updated_at,
     _Requester.name,
+    _Requester.updated_at,
     _Provider.name,
+    _Provider.updated_at,
 )
 
 
@@ -161,10 +167,13 @@ class FeedContent(NamedTuple):
         return '"' + hashlib.sha256(repr(self).encode()).hexdigest()[:32] + '"'
 
     def last_modified(self, today: date) -> datetime:
-        """The latest change among the rows, and at least the day's start, since the window moves each day. Names of
-        organizations carry no time of change: a client that validates by date alone (``If-Modified-Since``, no
-        ``If-None-Match``) sees a rename the next day."""
-        stamps = [local_midnight(today), self.events.latest("updated_at"), self.events.latest("resource_updated_at")]
+        """The latest change among the rows shown (bookings, resources, both organizations of each event,
+        blackouts), and at least the day's start, since the window moves each day."""
+        stamps = [local_midnight(today)]
+        stamps += [
+            self.events.latest(field)
+            for field in ("updated_at", "resource_updated_at", "organization_updated_at", "provider_updated_at")
+        ]
         stamps += [b.created_at for b in self.blackouts]
         if self.resource is not None:
             stamps.append(self.resource.updated_at)

@@ -2,6 +2,10 @@
 any process — a rename of the requesting organization above all — answers 200 with the new text to a conditional
 request, and a full request never gets a body built before the change."""
 
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import pytest
 import requests
 from sqlalchemy import update
 
@@ -132,6 +136,37 @@ def test_a_rename_made_by_another_app_reaches_the_feed_this_one_served(app, clie
     for response in (conditional, full):
         text = response.get_data(as_text=True)
         assert NEW_NAME in text and OLD_NAME not in text
+
+
+@pytest.mark.parametrize("renamed", ["requester", "provider"])
+def test_a_rename_moves_last_modified_for_clients_that_validate_by_date(client, factory, api, renamed):
+    """A client that sends only ``If-Modified-Since`` gets the new name as soon as either organization an event
+    names is renamed, not the next day."""
+    provider, operator, resource, sme, booking, _day = _world(factory)
+    org = sme if renamed == "requester" else provider
+    sme_admin = factory.make_user(sme, Role.org_admin)
+    provider_admin = next(u for u in provider.users if u.role == Role.org_admin)
+    # Every row shown last changed yesterday, so today's copy is dated today's start.
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    for model, row_id in (
+        (Booking, booking.id),
+        (Resource, resource.id),
+        (Organization, sme.id),
+        (Organization, provider.id),
+    ):
+        db.session.execute(update(model).where(model.id == row_id).values(updated_at=yesterday))
+    db.session.commit()
+    feed = _feed_path(api.as_(operator).post("/me/calendar-token").get_json()["calendar_url"])
+    first = client.get(feed)
+    dated = {"If-Modified-Since": first.headers["Last-Modified"]}
+    assert client.get(feed, headers=dated).status_code == 304
+
+    new_name = NEW_NAME if renamed == "requester" else "新供方计量中心"
+    admin = sme_admin if renamed == "requester" else provider_admin
+    assert api.as_(admin).patch(f"/organizations/{org.id}", json={"name": new_name}).status_code == 200
+    after = client.get(feed, headers=dated)
+    assert after.status_code == 200 and new_name in after.get_data(as_text=True)
+    assert parsedate_to_datetime(after.headers["Last-Modified"]) > parsedate_to_datetime(dated["If-Modified-Since"])
 
 
 def test_a_rename_reaches_every_worker_of_a_multi_process_server(app, factory, db_url, tmp_path):

@@ -42,6 +42,8 @@ class Organization(db.Model):
     contact_phone: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moved by every write: a calendar feed shows organizations' names, and its Last-Modified follows them.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     users = relationship("User", back_populates="organization")
 
