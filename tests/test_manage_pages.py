@@ -249,6 +249,18 @@ def test_retiring_needs_confirmation_and_marks_the_resource(client, factory, pro
     assert "待停用仪器" in listing and 'class="card manage-item retired"' in listing
 
 
+def morning_closure(day, reason: str, note: str) -> dict:
+    """The blackout form, filled in for 08:00–12:00 of ``day``."""
+    return {
+        "start_date": day.isoformat(),
+        "start_time": "08:00",
+        "end_date": day.isoformat(),
+        "end_time": "12:00",
+        "reason": reason,
+        "note": note,
+    }
+
+
 def test_blackout_over_an_approved_booking_warns_and_changes_nothing_until_forced(client, factory, provider):
     org, admin, _ = provider
     resource = factory.make_resource(org)
@@ -258,14 +270,7 @@ def test_blackout_over_an_approved_booking_warns_and_changes_nothing_until_force
     booking = factory.make_booking(resource, requester, local(day, 9), local(day, 10), BookingStatus.approved)
     sign_in(client, admin)
     url = f"/manage/resources/{resource.id}/blackouts"
-    typed = {
-        "start_date": day.isoformat(),
-        "start_time": "08:00",
-        "end_date": day.isoformat(),
-        "end_time": "12:00",
-        "reason": "calibration",
-        "note": "送检：年度校准",
-    }
+    typed = morning_closure(day, "calibration", "送检：年度校准")
 
     response = submit(client, url, typed)
     assert response.status_code == 409
@@ -302,14 +307,7 @@ def test_blackout_over_a_booking_in_use_is_refused_beside_the_period_without_off
     booking = factory.make_booking(resource, requester, local(day, 9), local(day, 10), BookingStatus.in_use)
     sign_in(client, admin)
     url = f"/manage/resources/{resource.id}/blackouts"
-    typed = {
-        "start_date": day.isoformat(),
-        "start_time": "08:00",
-        "end_date": day.isoformat(),
-        "end_time": "12:00",
-        "reason": "maintenance",
-        "note": "紧急维修",
-    }
+    typed = morning_closure(day, "maintenance", "紧急维修")
     warned = f"{local(day, 8).isoformat()}/{local(day, 12).isoformat()}"
     # Even a forged confirmation of that very period does not cancel a booking in use.
     for data in (typed, {**typed, "force": "y", "warned": warned}):
