@@ -194,8 +194,8 @@ def booking_json(b: Booking, with_history: bool = False, zone: ZoneInfo | None =
         "requester_id": requester_id,
         "organization_id": organization_id,
         "organization": summary,
-        "start": start.astimezone(zone).isoformat(timespec="seconds"),
-        "end": end.astimezone(zone).isoformat(timespec="seconds"),
+        "start": iso(start, zone),
+        "end": iso(end, zone),
         "purpose": purpose,
         "sample_description": sample_description,
         "status": status.value,
@@ -208,8 +208,8 @@ def booking_json(b: Booking, with_history: bool = False, zone: ZoneInfo | None =
         "rating": rating,
         "rating_comment": rating_comment,
         "sequence": sequence,
-        "created_at": created_at.astimezone(zone).isoformat(timespec="seconds"),
-        "updated_at": updated_at.astimezone(zone).isoformat(timespec="seconds"),
+        "created_at": iso(created_at, zone),
+        "updated_at": iso(updated_at, zone),
     }
     if with_history:
         r = b.resource

@@ -12,8 +12,8 @@ must move when either is renamed: ``organizations.updated_at``, moved on every w
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
