@@ -32,7 +32,8 @@ CITIES = [
 class Defaults:
     TIMEZONE = "Asia/Shanghai"
     CITIES = CITIES
-    # Extra engine options (JSON); pool_pre_ping is always added unless set here (see load_config).
+    # Extra engine options (JSON); pool_pre_ping is always added unless set here, and on PostgreSQL the isolation
+    # level is always AUTOCOMMIT (see load_config).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # Bearer tokens live this long.
     TOKEN_TTL_HOURS = 24 * 30
@@ -110,7 +111,11 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
     # A pooled connection that the server closed (a restart, an idle timeout) is replaced before use, not failed.
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    options = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # The driver in autocommit, always: the platform begins each writer's transaction itself (booking.database).
+        options["isolation_level"] = "AUTOCOMMIT"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     secure = app.config["SECURE_COOKIES"]
     if secure is None:
         secure = not (app.debug or app.testing)

@@ -1,14 +1,23 @@
 """How the platform talks to its database engines, and how writers are serialised.
 
-SQLite: WAL journal, a busy timeout, and transactions that we begin ourselves. pysqlite would otherwise run reads
-outside any transaction and open one lazily at the first write, so a capacity check could read before it holds
-any lock. Every unit of work that may write (any request but GET/HEAD/OPTIONS, every CLI command and job) begins
-with ``BEGIN IMMEDIATE``: it takes SQLite's single write lock *before* its first read, so "read the bookings that
-overlap, then insert" cannot interleave with another writer. Reads begin with a plain ``BEGIN`` and, under WAL, run
-beside the writer.
+On both engines the driver is in autocommit (on PostgreSQL the engine's ``isolation_level``, set by
+``config.load_config``) and the platform begins its transactions itself, in the "begin" event below, so that what a
+unit of work may do decides how it begins. Every unit of work that may write (any request
+but GET/HEAD/OPTIONS, every CLI command and job) begins a transaction; what a read-only one (``write_intent`` false)
+begins depends on the engine.
 
-PostgreSQL: READ COMMITTED, and the services lock the row of the resource they book (``SELECT … FOR UPDATE``)
-before reading its bookings; see ``booking.services.locks``.
+SQLite: WAL journal, a busy timeout. pysqlite would otherwise run reads outside any transaction and open one lazily
+at the first write, so a capacity check could read before it holds any lock. A writer begins with
+``BEGIN IMMEDIATE``: it takes SQLite's single write lock *before* its first read, so "read the bookings that
+overlap, then insert" cannot interleave with another writer. Reads begin with a plain ``BEGIN`` and, under WAL, run
+beside the writer, each on one snapshot.
+
+PostgreSQL: a writer begins with ``BEGIN`` (READ COMMITTED), and the services lock the row of the resource they book
+(``SELECT … FOR UPDATE``) before reading its bookings; see ``booking.services.locks``. A read begins nothing: under
+READ COMMITTED each statement sees a snapshot of its own inside a transaction or not, so a transaction would only
+add a BEGIN and a ROLLBACK to every page of the API, and the driver's switching in and out of autocommit (for the
+pool's ping, for instance) would cost more again. Such a read that tries to write is refused
+(``WriteInReadOnlyWork``): its statements would not be one transaction.
 """
 
 import contextvars
@@ -37,8 +46,7 @@ def read_only():
 
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, connection_record):
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    if not type(dbapi_connection).__module__.startswith("sqlite3"):
         return
     # Take transaction control away from the driver; "begin" below issues BEGIN.
     dbapi_connection.isolation_level = None
@@ -53,10 +61,33 @@ def _sqlite_connect(dbapi_connection, connection_record):
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(conn):
-    if conn.dialect.name != "sqlite":
-        return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+def _begin(conn):
+    name = conn.dialect.name
+    if name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+    elif name == "postgresql" and write_intent.get():
+        # A connection asked for autocommit (VACUUM, for one, refuses to run in a transaction) gets none.
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN")
+
+
+# What a statement that changes the database begins with.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCA")
+
+
+class WriteInReadOnlyWork(RuntimeError):
+    """A unit of work declared read-only (a GET, ``read_only()``) sent a statement that writes, on PostgreSQL where
+    it runs without a transaction, so that its writes would not be atomic: a fault of the program."""
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_writes_outside_transactions(conn, cursor, statement, parameters, context, executemany):
+    if (
+        not write_intent.get()
+        and conn.dialect.name == "postgresql"
+        and statement.lstrip()[:6].upper().startswith(_WRITES)
+    ):
+        raise WriteInReadOnlyWork(f"a read-only unit of work sent: {statement[:80]}")
 
 
 def advance_sequences(session) -> None:
