@@ -61,3 +61,27 @@ def test_one_booking_by_the_api_reads_the_booking_once(app, factory, api):
     assert len(reads) == 1, reads
     body = client.get(f"/bookings/{booking.id}").get_json()
     assert body["resource"]["id"] == resource.id and [h["to"] for h in body["history"]] == ["approved"]
+
+
+def test_a_first_page_reads_its_rows_and_its_total_in_one_statement(app, factory, api):
+    provider, _admin, _operator = factory.make_provider()
+    resource = factory.make_resource(provider)
+    member = factory.make_user(factory.make_org(kind=OrgKind.sme), Role.member)
+    day = next_weekday(3)
+    for n in range(5):
+        factory.make_booking(resource, member, local(day + timedelta(days=n), 9))
+    client = api.as_(member)
+    headers = {"Authorization": f"Bearer {client.token}"}
+    listing = f"/api/v1/bookings?resource_id={resource.id}"
+    # (page, per_page): statements that read bookings, items, total. A first page takes its total along; a later
+    # one counts apart only when it is full or past the end.
+    expected = {(1, 2): (1, 2), (1, 10): (1, 5), (2, 2): (2, 2), (3, 2): (1, 1), (4, 2): (2, 0)}
+    for (page, per_page), (reads, items) in expected.items():
+        path = f"{listing}&page={page}&per_page={per_page}"
+        _n, statements = _count(app, client.client, path, headers)
+        reading = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM bookings" in s]
+        assert len(reading) == reads, (page, per_page, reading)
+        body = client.client.get(path, headers=headers).get_json()
+        assert (len(body["items"]), body["total"]) == (items, 5), (page, per_page, body["total"])
+    starts = [b["start"] for b in client.client.get(f"{listing}&per_page=10", headers=headers).get_json()["items"]]
+    assert starts == sorted(starts)

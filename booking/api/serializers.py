@@ -4,7 +4,6 @@ from decimal import Decimal
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Bundle, aliased
 
 from ..links import external_url
@@ -182,7 +181,7 @@ def booking_json(b: Booking, with_history: bool = False, zone: ZoneInfo | None =
         created_at,
         updated_at,
         organization,
-    ) = b if isinstance(b, Row) else _booking_values(b)
+    ) = _booking_values(b) if isinstance(b, Booking) else b
     summary = None if summaries is None else summaries.get(organization_id)
     if summary is None:
         summary = organization_summary(organization)
