@@ -90,6 +90,19 @@ def _refuse_writes_outside_transactions(conn, cursor, statement, parameters, con
         raise WriteInReadOnlyWork(f"a read-only unit of work sent: {statement[:80]}")
 
 
+def transaction_for_settings(session) -> None:
+    """Make sure that the unit of work of ``session`` runs in a transaction on PostgreSQL, where a read begins none:
+    for settings that last one transaction (``SET LOCAL``), which outside one would warn and do nothing. The
+    transaction ends with the unit of work (the session's rollback or commit)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    from psycopg.pq import TransactionStatus
+
+    if connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
+        connection.exec_driver_sql("BEGIN")
+
+
 def advance_sequences(session) -> None:
     """After a bulk load that wrote explicit ids: set each table's id sequence past its largest id, so the next row
     the platform inserts gets a free id. PostgreSQL only (a serial or identity column keeps its own counter);

@@ -3,12 +3,13 @@ ROLLBACK around each page of the API) and refuses to write; a writer is one tran
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from booking.database import WriteInReadOnlyWork, read_only
 from booking.extensions import db
 from booking.models import Organization
 from booking.models.enums import OrgKind
+from booking.services.booking_sums import tune_session
 
 from .booking_checks import booking_body
 from .factories import next_weekday
@@ -73,3 +74,14 @@ def test_a_read_only_unit_of_work_that_writes_is_refused_on_postgresql(pg_only, 
             db.session.execute(update(Organization).where(Organization.id == org.id).values(name="不该写入"))
         db.session.rollback()
         assert db.session.scalar(select(func.count()).where(Organization.name == "不该写入")) == 0
+
+
+def test_a_statistics_read_on_postgresql_keeps_its_settings_for_the_read(pg_only, app):
+    """``SET LOCAL`` lasts one transaction: a read, which begins none, begins one for the statistics' settings."""
+    with app.app_context(), read_only():
+        default = db.session.execute(text("SHOW work_mem")).scalar_one()
+        tune_session()
+        assert db.session.execute(text("SHOW work_mem")).scalar_one() == "32MB"
+        assert db.session.execute(text("SHOW jit")).scalar_one() == "off"
+        db.session.rollback()
+        assert db.session.execute(text("SHOW work_mem")).scalar_one() == default

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, exists, func, literal, or_, select, text
 from sqlalchemy.orm import aliased
 
+from ..database import transaction_for_settings
 from ..extensions import db
 from ..models import Booking, Organization, Resource, UsageRollup
 from ..models.enums import BookingStatus, OrgKind, ResourceKind
@@ -223,7 +224,9 @@ def plain(value):
 
 def tune_session() -> None:
     """PostgreSQL, for this transaction: no JIT compilation (it costs more than these sub-second aggregates gain)
-    and room to sort a province-year of bookings in memory."""
+    and room to sort a province-year of bookings in memory. A read, which runs without a transaction there, begins
+    one for these settings to live in (``database.transaction_for_settings``)."""
     if db.session.get_bind().dialect.name == "postgresql":
+        transaction_for_settings(db.session)
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL work_mem = '32MB'"))
