@@ -2,9 +2,9 @@
 
 On both engines the driver is in autocommit (on PostgreSQL the engine's ``isolation_level``, set by
 ``config.load_config``) and the platform begins its transactions itself, in the "begin" event below, so that what a
-unit of work may do decides how it begins. Every unit of work that may write (any request
-but GET/HEAD/OPTIONS, every CLI command and job) begins a transaction; what a read-only one (``write_intent`` false)
-begins depends on the engine.
+unit of work may do decides how it begins. Every unit of work that may write (any request but GET/HEAD/OPTIONS,
+every CLI command and job) begins a transaction; what a read-only one (``write_intent`` false) begins depends on the
+engine.
 
 SQLite: WAL journal, a busy timeout. pysqlite would otherwise run reads outside any transaction and open one lazily
 at the first write, so a capacity check could read before it holds any lock. A writer begins with
