@@ -8,7 +8,7 @@ from ..extensions import db, limiter
 from ..links import external_url
 from ..models import Notification
 from ..services import accounts
-from ..services.clock import iso, now_utc
+from ..services.clock import instant, now_utc
 from ..services.errors import NotFound, RateLimited, Unauthenticated
 from ..services.notifications import mark_read
 from . import api_user, bp, ok, page_of, parse_body, parse_query
@@ -37,7 +37,7 @@ def create_token():
         raise Unauthenticated(_("Wrong e-mail or password."), code="invalid_credentials")
     token, record = accounts.issue_token(user, now)
     db.session.commit()
-    return ok({"token": token, "expires_at": iso(record.expires_at)}, 201)
+    return ok({"token": token, "expires_at": instant(record.expires_at)}, 201)
 
 
 @bp.delete("/auth/tokens/current")

@@ -10,7 +10,7 @@ from ..models import Blackout, Organization, Resource
 from ..services import policy
 from ..services import resources as resource_service
 from ..services.availability import availability, catalog_page, check_period, free_page, search_resources
-from ..services.clock import iso, now_utc, platform_tz
+from ..services.clock import instant, now_utc, platform_tz
 from ..services.errors import Forbidden, NotFound, ValidationFailed
 from ..services.schedule import hhmm_to_minute
 from . import api_user, authorize, bp, get_or_404, ok, page_of, parse_body, parse_query, peek
@@ -185,9 +185,10 @@ def get_availability(resource_id: int):
     zone = platform_tz()
     return ok(
         {
-            "free": [{"start": iso(f["start"], zone), "end": iso(f["end"], zone)} for f in result["free"]],
+            "free": [{"start": instant(f["start"], zone), "end": instant(f["end"], zone)} for f in result["free"]],
             "busy": [
-                {"start": iso(b["start"], zone), "end": iso(b["end"], zone), "kind": b["kind"]} for b in result["busy"]
+                {"start": instant(b["start"], zone), "end": instant(b["end"], zone), "kind": b["kind"]}
+                for b in result["busy"]
             ],
         }
     )

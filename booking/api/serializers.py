@@ -9,7 +9,7 @@ from sqlalchemy.orm import Bundle, aliased
 from ..links import external_url
 from ..models import Blackout, Booking, Notification, Organization, Partnership, Resource, User
 from ..services import policy
-from ..services.clock import iso, platform_tz
+from ..services.clock import instant, platform_tz
 from ..services.reports import SUMMARY_FIELDS, TEXT_FIELDS
 from ..services.schedule import minute_to_hhmm
 
@@ -109,8 +109,8 @@ def blackout_json(b: Blackout) -> dict:
     return {
         "id": b.id,
         "resource_id": b.resource_id,
-        "start": iso(b.start),
-        "end": iso(b.end),
+        "start": instant(b.start),
+        "end": instant(b.end),
         "reason": b.reason.value,
         "note": b.note,
     }
@@ -193,22 +193,22 @@ def booking_json(b: Booking, with_history: bool = False, zone: ZoneInfo | None =
         "requester_id": requester_id,
         "organization_id": organization_id,
         "organization": summary,
-        "start": iso(start, zone),
-        "end": iso(end, zone),
+        "start": instant(start, zone),
+        "end": instant(end, zone),
         "purpose": purpose,
         "sample_description": sample_description,
         "status": status.value,
         "fee": money(fee),
         "decision_note": decision_note,
         "decided_by": decided_by_id,
-        "decided_at": iso(decided_at, zone),
-        "checked_in_at": iso(checked_in_at, zone),
-        "checked_out_at": iso(checked_out_at, zone),
+        "decided_at": instant(decided_at, zone),
+        "checked_in_at": instant(checked_in_at, zone),
+        "checked_out_at": instant(checked_out_at, zone),
         "rating": rating,
         "rating_comment": rating_comment,
         "sequence": sequence,
-        "created_at": iso(created_at, zone),
-        "updated_at": iso(updated_at, zone),
+        "created_at": instant(created_at, zone),
+        "updated_at": instant(updated_at, zone),
     }
     if with_history:
         r = b.resource
@@ -222,7 +222,7 @@ def booking_json(b: Booking, with_history: bool = False, zone: ZoneInfo | None =
         }
         data["history"] = [
             {
-                "at": iso(h.at, zone),
+                "at": instant(h.at, zone),
                 "by": h.actor_id,
                 "action": h.action,
                 "from": h.from_status,
@@ -248,7 +248,7 @@ def notification_json(n: Notification) -> dict:
         "resource_id": n.resource_id,
         "title": n.title,
         "body": n.body,
-        "created_at": iso(n.created_at),
+        "created_at": instant(n.created_at),
         "read": n.read_at is not None,
     }
 
@@ -261,8 +261,8 @@ def report_summary_json(entry: dict) -> dict:
         "year": entry["year"],
         "status": entry["status"],
         "submitted_by": entry["submitted_by"],
-        "submitted_at": iso(entry["submitted_at"]),
-        "updated_at": iso(entry["updated_at"]),
+        "submitted_at": instant(entry["submitted_at"]),
+        "updated_at": instant(entry["updated_at"]),
     }
 
 

@@ -30,6 +30,18 @@ def iso(dt: datetime | None, zone: ZoneInfo | None = None) -> str | None:
     return dt.astimezone(zone or platform_tz()).isoformat(timespec="seconds")
 
 
+def instant(dt: datetime | None, zone: ZoneInfo | None = None) -> datetime | str | None:
+    """An instant for a JSON answer: ``iso``'s value, left for the JSON writer (``json_provider``) to write, which
+    does so without formatting it in Python (a page of bookings has 400). Given to the second, in the platform time
+    zone; where the zone's offset is zero, as ``iso``'s text, since the writer would write ``Z`` for ``+00:00``."""
+    if dt is None:
+        return None
+    local = dt.astimezone(zone or platform_tz())
+    if local.microsecond:
+        local = local.replace(microsecond=0)
+    return local if local.utcoffset() else local.isoformat()
+
+
 def local_midnight(day: date) -> datetime:
     """The instant of local midnight starting ``day``, in UTC."""
     return datetime.combine(day, time(0), tzinfo=platform_tz()).astimezone(UTC)
