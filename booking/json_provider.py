@@ -29,8 +29,6 @@ def encode(obj: Any, indent: int | None = None) -> bytes:
 
 
 class JSONProvider(DefaultJSONProvider):
-    sort_keys = False
-
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         # Other standard-library options (sort_keys from a template's tojson) change nothing a reader relies on.
         return encode(obj, kwargs.get("indent")).decode()
